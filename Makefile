@@ -98,9 +98,11 @@ SCRIPTS := $(if $(wildcard daemon/lab/dske-lab),$(BUILD)/bin/dske-lab)
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-MOCK_SRC := $(sort $(wildcard tests/unit/mock_*.c))
 BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/%,$(BENCH_SRC))
+# helper programs for tests and benches (built, never run by themselves): tests/tools/<name>.c
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
 MANPAGES := $(sort $(wildcard man/*.[1-8]))
 
 .PHONY: all check unit ct man-lint integration fuzz fuzz-build bench demo deps install \
@@ -148,11 +150,12 @@ $(BUILD)/bin/dske-lab: daemon/lab/dske-lab
 	$(Q)sed 's|@VERSION@|$(VERSION)|' $< > $@ && chmod 755 $@
 
 # ---------------------------------------------------------------- tests
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(call obj,$(MOCK_SRC)) $(ALL_LIBS)
+# a test that needs a mock #includes tests/unit/mock_<thing>.c; extra link flags: TEST_LDFLAGS_<name>
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST-LD $@")
 	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/unit $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
-		$(call obj,$(MOCK_SRC)) $(TEST_LDFLAGS_$*) -Wl,--start-group $(ALL_LIBS) -Wl,--end-group \
+		$(TEST_LDFLAGS_$*) -Wl,--start-group $(ALL_LIBS) -Wl,--end-group \
 		$(LIBS) $(TEST_LIBS)
 
 $(BUILD)/tests/bench_%: tests/bench/bench_%.c $(ALL_LIBS)
@@ -160,7 +163,12 @@ $(BUILD)/tests/bench_%: tests/bench/bench_%.c $(ALL_LIBS)
 	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
 		-Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(LIBS)
 
-test-build: all $(UNIT_BINS) $(BENCH_BINS)
+$(BUILD)/tests/tools/%: tests/tools/%.c $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+		-Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(LIBS)
+
+test-build: all $(UNIT_BINS) $(BENCH_BINS) $(TOOL_BINS)
 
 # each cmocka program prints its own summary ([  PASSED  ] N test(s).)
 unit: test-build
