@@ -111,7 +111,7 @@ MANPAGES := $(sort $(wildcard man/*.[1-8]))
 
 ifneq ($(HAVE_DEPS),yes)
 # A fresh machine: install the Debian packages, then run the same target again.
-all check unit integration fuzz bench demo test-build deb check-deb:
+all check unit integration fuzz bench demo test-build:
 	$(MAKE) deps
 	$(MAKE) $@
 else
@@ -234,6 +234,19 @@ install: all
 	install -m 755 $(BUILD)/bin/dskectl $(BUILD)/bin/dske-psrd $(BUILD)/bin/dske-lab \
 		$(DESTDIR)$(BINDIR)/
 	for m in $(MANPAGES); do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	install -d -m 755 $(DESTDIR)$(SYSCONFDIR)/dske $(DESTDIR)$(SYSCONFDIR)/request-key.d
+	for c in client hub; do [ ! -f daemon/conf/$$c.conf ] || \
+		install -m 640 daemon/conf/$$c.conf $(DESTDIR)$(SYSCONFDIR)/dske/$$c.conf; done
+	[ ! -f keyring/dske.request-key.conf ] || \
+		install -m 644 keyring/dske.request-key.conf $(DESTDIR)$(SYSCONFDIR)/request-key.d/dske.conf
+
+# Debian packages from a clean tree (git HEAD), into dist/
+deb:
+	$(Q)VERSION=$(VERSION) packaging/make-deb
+
+# packaging checks (slow: a Debian 12 root by debootstrap); .ci/run runs it after make check
+check-deb: deb
+	$(Q)VERSION=$(VERSION) tests/packaging/run
 
 clean:
 	rm -rf build build-san build-ct build-fuzz dist debian
