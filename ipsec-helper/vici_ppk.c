@@ -1,0 +1,74 @@
+/* vici_ppk.c — see vici_ppk.h */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+#include "vici_ppk.h"
+
+static int run_checked(struct vici_conn *c, struct vici_builder *b, char *err, size_t errlen)
+{
+	struct vici_reply rep;
+	const uint8_t *seg;
+	size_t len;
+	int r;
+
+	if (err && errlen)
+		err[0] = '\0';
+	r = vici_builder_finish(b, &seg, &len);
+	if (r == 0)
+		r = vici_request(c, seg, len, &rep);
+	if (r == 0) {
+		if (!vici_msg_success(&rep.msg, err, errlen))
+			r = -EREMOTEIO;
+		vici_reply_free(&rep);
+	}
+	vici_builder_clear(b);
+	return r;
+}
+
+int vici_ppk_load(struct vici_conn *c, const char *id, const uint8_t *key, size_t len,
+                  const char *ppk_id, char *err, size_t errlen)
+{
+	struct vici_builder b;
+
+	if (!id || !*id || !ppk_id || !*ppk_id || len == 0)
+		return -EINVAL;
+	vici_builder_init(&b, VICI_CMD_REQUEST, "load-shared");
+	vici_builder_kv_str(&b, "id", id);
+	vici_builder_kv_str(&b, "type", "ppk");
+	vici_builder_kv(&b, "data", key, len);
+	vici_builder_list_start(&b, "owners");
+	vici_builder_list_item_str(&b, ppk_id);
+	vici_builder_list_end(&b);
+	return run_checked(c, &b, err, errlen);
+}
+
+int vici_ppk_unload(struct vici_conn *c, const char *id, char *err, size_t errlen)
+{
+	struct vici_builder b;
+
+	if (!id || !*id)
+		return -EINVAL;
+	vici_builder_init(&b, VICI_CMD_REQUEST, "unload-shared");
+	vici_builder_kv_str(&b, "id", id);
+	return run_checked(c, &b, err, errlen);
+}
+
+int vici_shared_has(struct vici_conn *c, const char *id)
+{
+	struct vici_reply rep;
+	size_t list, n = strlen(id);
+	int r, found = 0;
+
+	r = vici_command(c, "get-shared", &rep);
+	if (r < 0)
+		return r;
+	list = vici_msg_find(&rep.msg, SIZE_MAX, VICI_LIST_START, "keys");
+	if (list != SIZE_MAX)
+		for (size_t i = list + 1; i < rep.msg.elems[list].end; i++) {
+			const struct vici_elem *e = &rep.msg.elems[i];
+			if (e->value_len == n && memcmp(e->value, id, n) == 0)
+				found = 1;
+		}
+	vici_reply_free(&rep);
+	return found;
+}
