@@ -44,7 +44,7 @@ enum wire_type {
 struct wire_hdr {
 	uint8_t version;
 	uint8_t type;                      /* enum wire_type */
-	uint16_t flags;                    /* 0; reserved */
+	uint16_t flags;                    /* 0; reserved (non-zero refused) */
 	uint32_t body_len;
 	char sender[DSKE_NAME_MAX + 1];
 	char receiver[DSKE_NAME_MAX + 1];
@@ -58,10 +58,13 @@ struct wire_hdr {
 int wire_frame_parse(const uint8_t *buf, size_t len, size_t max_len, struct wire_hdr *ret_hdr,
                      const uint8_t **ret_body);
 /* Peek the total frame length implied by the first bytes (for streaming readers): 0 and
- * *ret_len, -EAGAIN need more bytes, -EBADMSG, -E2BIG above max_len. */
+ * *ret_len, -EAGAIN need more bytes, -EBADMSG, -EPROTONOSUPPORT, -E2BIG above max_len (known
+ * from the first 12 bytes when the body alone exceeds it). */
 int wire_frame_peek_len(const uint8_t *buf, size_t len, size_t max_len, size_t *ret_len);
 /* Encode header + body into out (caller-sized: wire_frame_len()); the tag bytes are left for the
- * caller (link_seal) to fill: returns the offset of the tag. -EINVAL bad names/type. */
+ * caller (link_seal) to fill (zeroed here): *ret_tag_off is their offset. The version written is
+ * always WIRE_VERSION and body_len is taken from the argument. -EINVAL bad names/type/flags,
+ * out_len < wire_frame_len(). */
 size_t wire_frame_len(const struct wire_hdr *hdr, size_t body_len);
 int wire_frame_encode(const struct wire_hdr *hdr, const uint8_t *body, size_t body_len,
                       uint8_t *out, size_t out_len, size_t *ret_tag_off);
