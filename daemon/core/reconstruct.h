@@ -1,8 +1,9 @@
 /* reconstruct.h — robust reconstruction at the responder (protocol.md section 6, step 3).
  * Given m >= k shares of one codeword (all with the same claimed context), interpolate k of them;
  * if every other share agrees and AMD verifies, accept. Otherwise try k-subsets (at most C(m,k))
- * and accept the candidate that passes AMD and agrees with the most shares. Never returns a
- * codeword that failed AMD. Pure apart from its outputs. */
+ * and accept the candidate that passes AMD and agrees with the most shares (two different
+ * AMD-valid candidates with equal agreement: -EBADMSG). At most 65536 subsets are tried. Never
+ * returns a codeword that failed AMD. Pure apart from its outputs. */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>

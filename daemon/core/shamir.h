@@ -1,5 +1,7 @@
 /* shamir.h — Shamir secret sharing byte-wise over GF(2^8). x = hub index (1..255), never 0.
- * 2 <= k <= n <= 255. Coefficients from rng_bytes(). Constant time in the secret. */
+ * 2 <= k <= n <= 255. Coefficients from rng_bytes(). Constant time in the secret.
+ * Coefficients: one rng_bytes() call of (k-1)*len bytes (sodium_malloc'd, wiped); the coefficient
+ * of x^j for secret byte b is at offset (j-1)*len + b (test_shamir.c relies on this layout). */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
