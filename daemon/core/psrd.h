@@ -52,8 +52,11 @@ struct psrd_info {
 	uint64_t rejected;       /* receiver: frames refused (replay, overlap, behind mark) */
 };
 
-/* Open or create stream NAME in dir. audit: keep NAME.audit. ret: caller frees with
- * psrd_stream_close(). 0, -errno, -EBADMSG (state file corrupt in both slots), -EINVAL. */
+/* Open or create stream NAME in dir (created with parents, 0700). audit: keep NAME.audit.
+ * ret: caller frees with psrd_stream_close(), which also makes pending changes durable.
+ * A sender restarts from its reservation mark. 0, -errno, -EBADMSG (state file corrupt in both
+ * slots, or NAME.data holds bytes but NAME.state is missing), -EINVAL (bad name, or the stream
+ * exists with the other role), -EBUSY (open elsewhere: the state file is flock()ed). */
 int psrd_stream_open(const char *dir, const char *name, enum psrd_role role, bool audit,
                      struct psrd_stream **ret);
 void psrd_stream_close(struct psrd_stream *s);   /* NULL-safe */
@@ -69,7 +72,9 @@ int psrd_stream_import(struct psrd_stream *s, uint32_t block_id, uint64_t start,
 int psrd_stream_alloc(struct psrd_stream *s, uint64_t len, uint64_t *ret_off);
 /* Sender: never hand out offsets below off again (rollback defence: a peer's accepted mark). */
 int psrd_stream_advance(struct psrd_stream *s, uint64_t off);
-/* Sender: limit allocation to [0, end) until the peer confirmed a larger end. */
+/* Sender: limit allocation to [0, end) until the peer confirmed a larger end. Until first set,
+ * the limit is the imported end; once set it stays until set again and is durable with the next
+ * state write (any alloc that moves the reservation, advance, import, sync, close). */
 void psrd_stream_set_peer_end(struct psrd_stream *s, uint64_t end);
 
 /* Read bytes [off, off+len) into out (no state change). -ERANGE outside imported data. */
@@ -78,11 +83,14 @@ int psrd_stream_read(struct psrd_stream *s, uint64_t off, uint64_t len, uint8_t 
 int psrd_stream_wipe(struct psrd_stream *s, uint64_t off, uint64_t len);
 
 /* Receiver: 0 if all ranges could be accepted now; -ESTALE (behind mark or overlaps a used
- * range or each other: replay), -ERANGE (beyond imported data), -ENOSPC (too many used ranges).
- * No state change. */
+ * range or each other: replay), -ERANGE (beyond imported data), -ENOSPC (more than
+ * PSRD_MAX_USED_RANGES / 2 ranges in one call). Zero-length ranges name no bytes: always
+ * acceptable, never recorded. No state change. */
 int psrd_stream_check(struct psrd_stream *s, const struct psrd_range *r, size_t n);
 /* Receiver: the same check, then record the ranges as used and wipe their bytes, atomically with
- * respect to other callers. Not durable until psrd_stream_sync(). */
+ * respect to other callers. Not durable until psrd_stream_sync(). The used set stays bounded:
+ * when more than PSRD_MAX_USED_RANGES / 2 disjoint used ranges lie above the mark, the mark jumps
+ * over the lowest gap (its bytes are wiped; frames still in flight into it are then -ESTALE). */
 int psrd_stream_accept(struct psrd_stream *s, const struct psrd_range *r, size_t n);
 /* Receiver: count a refused frame (accounting only). */
 void psrd_stream_count_rejected(struct psrd_stream *s);
