@@ -33,7 +33,7 @@ DEPS_PKGS := build-essential pkg-config clang valgrind libsodium-dev libcurl4-op
 	libmicrohttpd-dev libjansson-dev libinih-dev uuid-dev libkeyutils-dev libcmocka-dev \
 	libsystemd-dev libgnutls28-dev keyutils gnutls-bin openssl curl jq mandoc groff-base \
 	iproute2 procps psmisc util-linux iputils-ping tcpdump socat \
-	strongswan-charon strongswan-swanctl libcharon-extra-plugins
+	strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
 DEPS_TOOLS := cc clang valgrind pkg-config curl jq openssl keyctl mandoc ip
 HAVE_DEPS := $(shell $(PKG_CONFIG) --exists $(PKGS) $(TEST_PKGS) 2>/dev/null && \
 	for t in $(DEPS_TOOLS); do command -v $$t >/dev/null || exit 1; done && echo yes)
