@@ -23,7 +23,8 @@ int link_take_pad(struct link *l, size_t len, uint64_t *ret_off, uint8_t *pad);
 
 /* Seal a frame: header fields from hdr (type, flags, txn_id; sender/receiver/mac_off are set
  * here), body[body_len], a MAC key freshly taken from tx. *ret_frame is malloc'd, caller frees.
- * 0, -ENOSPC (PSRD exhausted), -E2BIG, -errno. */
+ * Nothing is taken from tx unless the frame encodes. 0, -ENOSPC (PSRD exhausted), -E2BIG (frame
+ * above WIRE_FRAME_MAX_DEFAULT), -EINVAL (bad type, flags or names), -errno. */
 int link_seal(struct link *l, const struct wire_hdr *hdr, const uint8_t *body, size_t body_len,
               uint8_t **ret_frame, size_t *ret_len);
 

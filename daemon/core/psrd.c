@@ -157,9 +157,16 @@ static int open_files(struct psrd_stream *s, const char *dir, const char *name, 
 	}
 	if (s->data_fd < 0) {
 		snprintf(path, sizeof(path), "%s.data", name);
-		s->data_fd = openat(dfd, path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		s->data_fd = openat(dfd, path, O_RDWR | O_CLOEXEC);
+		if (s->data_fd < 0 && errno == ENOENT && s->st.end == 0) {
+			s->data_fd = openat(dfd, path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+			if (s->data_fd >= 0 && fsync(dfd) < 0) {
+				r = -errno;
+				goto out;
+			}
+		}
 		if (s->data_fd < 0) {
-			r = -errno;
+			r = errno == ENOENT ? -EBADMSG : -errno;   /* imported bytes missing */
 			goto out;
 		}
 	}

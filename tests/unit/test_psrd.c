@@ -46,9 +46,11 @@ static int teardown(void **state)
 
 static char *path_of(const char *name, const char *ext)
 {
-	static char p[512];
-	snprintf(p, sizeof(p), "%s/s/%s.%s", tmpdir, name, ext);
-	return p;
+	static char p[2][512];   /* two, for rename(path_of(..), path_of(..)) */
+	static int i;
+	i ^= 1;
+	snprintf(p[i], sizeof(p[i]), "%s/s/%s.%s", tmpdir, name, ext);
+	return p[i];
 }
 
 static struct psrd_stream *open_ok(const char *name, enum psrd_role role, bool audit)
@@ -197,6 +199,15 @@ static void test_lost_state_refused(void **state)
 
 	import_bytes(s, 4096);
 	assert_int_equal(psrd_stream_alloc(s, 100, &off), 0);
+	psrd_stream_close(s);
+	/* state without data (or with less than was imported): the bytes are gone */
+	assert_int_equal(rename(path_of("lost", "data"), path_of("lost", "data.x")), 0);
+	assert_int_equal(open_err("lost", PSRD_SENDER), -EBADMSG);
+	assert_int_equal(truncate(path_of("lost", "data.x"), 4095), 0);
+	assert_int_equal(rename(path_of("lost", "data.x"), path_of("lost", "data")), 0);
+	assert_int_equal(open_err("lost", PSRD_SENDER), -EBADMSG);
+	assert_int_equal(truncate(path_of("lost", "data"), 4096), 0);
+	s = open_ok("lost", PSRD_SENDER, false);
 	psrd_stream_close(s);
 	/* data without state: restarting from 0 would reuse pads */
 	assert_int_equal(unlink(path_of("lost", "state")), 0);
