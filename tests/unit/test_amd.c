@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <sodium.h>
 
@@ -54,6 +55,40 @@ static void test_round_trip(void **state)
 		assert_int_equal(amd_verify(&c, cw, L - 1), -EINVAL);
 		assert_int_equal(amd_verify(&c, cw, L + 1), -EINVAL);
 	}
+}
+
+/* Golden vector from tests/vectors/amd_vector.py, an independent Python implementation of the
+ * encoding in docs/primitives.md: 40-byte key, fixed x (fed through a file rng source). */
+static void test_golden_vector(void **state)
+{
+	static const char want_hex[] =
+		"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f4041424344454647"
+		"0123456789abcdeffedcba9876543210" "9d904739a69acf6d80d44813b6b1d135";
+	static const uint8_t x[16] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+	                               0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10 };
+	struct amd_context c = base_ctx(40);
+	uint8_t key[40], cw[72], want[72];
+	char path[] = "/tmp/test_amd_x.XXXXXX";
+	size_t bin_len = 0;
+	int fd;
+
+	for (int i = 0; i < 40; i++)
+		key[i] = (uint8_t)(0x20 + i);
+	for (int i = 0; i < DSKE_KEY_ID_LEN; i++)
+		c.key_id[i] = (uint8_t)(0xa0 + i);
+	assert_int_equal(sodium_hex2bin(want, sizeof(want), want_hex, strlen(want_hex), NULL,
+	                                &bin_len, NULL), 0);
+	assert_int_equal(bin_len, sizeof(want));
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, x, sizeof(x)), (ssize_t)sizeof(x));
+	close(fd);
+	assert_int_equal(rng_set_source(path), 0);
+	assert_int_equal(amd_encode(&c, key, 40, cw), 0);
+	assert_int_equal(rng_set_source(NULL), 0);
+	unlink(path);
+	assert_memory_equal(cw, want, sizeof(want));
+	assert_int_equal(amd_verify(&c, want, sizeof(want)), 0);
 }
 
 static void test_bad_arguments(void **state)
@@ -256,6 +291,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_golden_vector),
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_random_tampering),
 		cmocka_unit_test(test_context_binding),
