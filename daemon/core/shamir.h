@@ -6,7 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Split secret[len] into n shares; share i (x = xs[i]) is written to shares[i][0..len).
+/* Split secret[len] into n shares; share i (x = xs[i]) is written to shares[i][0..len) (the
+ * share buffers must not overlap the secret).
  * xs must be distinct and non-zero. 0, -EINVAL (k = 1, k > n, x = 0, duplicate x), -EIO (rng). */
 int shamir_split(const uint8_t *secret, size_t len, unsigned n, unsigned k, const uint8_t *xs,
                  uint8_t *const *shares);

@@ -10,6 +10,7 @@ run: $(CT_BINS)
 	@for b in $(CT_BINS); do echo "== $$b (valgrind)"; \
 		valgrind -q --error-exitcode=1 --track-origins=yes $$b || exit 1; done; \
 	echo "constant-time programs: $(words $(CT_BINS)) passed, 0 failed"
-$(BUILD)/ct_%: tests/ct/ct_%.c $(CORE_SRC)
+# headers are prerequisites too (a changed constant must rebuild), only the .c files are compiled
+$(BUILD)/ct_%: tests/ct/ct_%.c $(CORE_SRC) $(wildcard daemon/core/*.h)
 	@mkdir -p $(BUILD)
-	$(CC) $(CT_CFLAGS) -o $@ $^ $(shell pkg-config --libs libsodium) -lpthread
+	$(CC) $(CT_CFLAGS) -o $@ $(filter %.c,$^) $(shell pkg-config --libs libsodium) -lpthread

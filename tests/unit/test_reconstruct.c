@@ -203,6 +203,37 @@ static void test_wrong_context(void **state)
 	assert_int_equal(bad, 1);
 }
 
+/* Two different AMD-valid codewords with equal support (3 shares each of 6): ambiguous, refused.
+ * (Needs k colluding hubs; with at most k-1 it happens only with the AMD error probability.) */
+static void test_tie_refused(void **state)
+{
+	struct amd_context ctx = {
+		.init_kme = "alice", .resp_kme = "bob", .init_sae = "alice_sae", .resp_sae = "bob_sae",
+		.n = 6, .k = K, .key_len = L, .codec = AMD_CODEC_VERSION,
+	};
+	uint8_t key[2][L], cw[2][CW], buf[2][6][CW], out[L], xs[6] = { 1, 2, 3, 4, 5, 6 };
+	struct recon_share rs[6];
+	uint32_t bad = 9;
+
+	for (int c = 0; c < 2; c++) {
+		uint8_t *sh[6];
+		for (int i = 0; i < 6; i++)
+			sh[i] = buf[c][i];
+		assert_int_equal(rng_bytes(key[c], L), 0);
+		assert_int_equal(amd_encode(&ctx, key[c], L, cw[c]), 0);
+		assert_int_equal(shamir_split(cw[c], CW, 6, K, xs, sh), 0);
+	}
+	for (int i = 0; i < 6; i++)     /* hubs 1, 3, 5 from codeword 0; 2, 4, 6 from codeword 1 */
+		rs[i] = (struct recon_share){ .x = xs[i], .data = buf[i % 2][i] };
+	assert_int_equal(reconstruct_key(&ctx, rs, 6, K, out, &bad), -EBADMSG);
+	assert_int_equal(bad, 9);
+	/* one more share for codeword 0 breaks the tie in its favour */
+	rs[1].data = buf[0][1];
+	assert_int_equal(reconstruct_key(&ctx, rs, 6, K, out, &bad), 0);
+	assert_memory_equal(out, key[0], L);
+	assert_int_equal(bad, (1u << 3) | (1u << 5));
+}
+
 static void test_arguments(void **state)
 {
 	struct fixture f;
@@ -273,6 +304,7 @@ int main(void)
 		cmocka_unit_test(test_order_and_subsets),
 		cmocka_unit_test(test_three_independent_never_wrong_key),
 		cmocka_unit_test(test_wrong_context),
+		cmocka_unit_test(test_tie_refused),
 		cmocka_unit_test(test_arguments),
 		cmocka_unit_test(test_limit_k_colluding_hubs_substitute_key),
 	};
