@@ -338,6 +338,8 @@ int httpd_start(const struct httpd_opts *o, struct httpd **ret)
 	h->handler = o->handler;
 	h->cls = o->cls;
 	snprintf(h->name, sizeof(h->name), "%s", o->name ? o->name : "http");
+	/* the logger first, so that MHD never prints on its own */
+	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, h };
 	if (o->tls_cert) {
 		if ((r = read_pem(o->tls_cert, &h->tls_cert, &cert_len)) < 0 ||
 		    (r = read_pem(o->tls_key, &h->tls_key, &h->tls_key_len)) < 0 ||
@@ -366,7 +368,6 @@ int httpd_start(const struct httpd_opts *o, struct httpd **ret)
 	}
 	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, fd, NULL };
 	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL };
-	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, h };
 	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT,
 	                                      o->conn_timeout_s ? o->conn_timeout_s : 120, NULL };
 	if (o->conn_limit)
