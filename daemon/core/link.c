@@ -1,4 +1,5 @@
 /* link.c — seal and open DSKE frames on one pair of PSRD streams (tx: ours, rx: the peer's). */
+#include "core/scratch.h"
 #include "core/link.h"
 
 #include <errno.h>
@@ -61,7 +62,7 @@ int link_seal(struct link *l, const struct wire_hdr *hdr, const uint8_t *body, s
 	r = wire_frame_encode(&h, body, body_len, frame, flen, &tag_off);
 	if (r < 0)
 		goto out;
-	key = sodium_malloc(OTMAC_KEY_LEN);
+	key = scratch_get(SCRATCH_MAC, OTMAC_KEY_LEN);
 	if (!key) {
 		r = -ENOMEM;
 		goto out;
@@ -80,8 +81,7 @@ int link_seal(struct link *l, const struct wire_hdr *hdr, const uint8_t *body, s
 	r = 0;
 out:
 	if (key) {
-		sodium_memzero(key, OTMAC_KEY_LEN);
-		sodium_free(key);
+		scratch_put(SCRATCH_MAC, key, OTMAC_KEY_LEN);
 	}
 	free(frame);
 	return r;
@@ -127,7 +127,7 @@ int link_open(struct link *l, const uint8_t *frame, size_t len, const struct wir
 	r = psrd_stream_check(l->rx, ranges, n);
 	if (r < 0)
 		goto out_reject;
-	key = sodium_malloc(OTMAC_KEY_LEN);
+	key = scratch_get(SCRATCH_MAC, OTMAC_KEY_LEN);
 	if (!key) {
 		r = -ENOMEM;
 		goto out;
@@ -162,8 +162,7 @@ out_wipe:
 	pads_wipe(pads, npads);
 out:
 	if (key) {
-		sodium_memzero(key, OTMAC_KEY_LEN);
-		sodium_free(key);
+		scratch_put(SCRATCH_MAC, key, OTMAC_KEY_LEN);
 	}
 	if (ranges != stack)
 		free(ranges);

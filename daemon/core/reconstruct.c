@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sodium.h>
 
+#include "core/scratch.h"
 #include "core/reconstruct.h"
 #include "core/shamir.h"
 
@@ -103,8 +104,8 @@ int reconstruct_key(const struct amd_context *ctx, const struct recon_share *sha
 		return -EIO;
 	r.m = (unsigned)count;
 	r.cw_len = amd_codeword_len(ctx->key_len);
-	/* one guarded allocation for the three scratch codewords (sodium_malloc costs ~10-30 us) */
-	scratch = sodium_malloc(3 * r.cw_len);
+	/* the three scratch codewords in this thread's guarded scratch area (scratch.h) */
+	scratch = scratch_get(SCRATCH_RECON, 3 * r.cw_len);
 	if (!scratch) {
 		ret = -ENOMEM;
 		goto out;
@@ -191,6 +192,7 @@ accept:
 	*ret_bad = ~best_agree & all;
 	ret = 0;
 out:
-	sodium_free(scratch);          /* zeroes the memory before unmapping */
+	if (scratch)
+		scratch_put(SCRATCH_RECON, scratch, 3 * r.cw_len);
 	return ret;
 }

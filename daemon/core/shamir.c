@@ -1,13 +1,14 @@
 /* shamir.c — byte-wise Shamir secret sharing over GF(2^8) (shamir.h).
  * Byte b of the secret is f_b(0) for f_b(x) = secret[b] + c_1 x + ... + c_{k-1} x^{k-1};
  * share i is f_b(xs[i]) for every b. All coefficients come from one rng_bytes() call of
- * (k-1)*len bytes into sodium_malloc'd memory: c_j of byte b is at [(j-1)*len + b].
+ * (k-1)*len bytes into the thread's guarded scratch area (scratch.h): c_j of byte b is at [(j-1)*len + b].
  * Only the public x values decide branches; secret bytes and coefficients go through
  * gf256_mul (constant time) and XOR. */
 #include <errno.h>
 #include <stdbool.h>
 #include <sodium.h>
 
+#include "core/scratch.h"
 #include "core/gf256.h"
 #include "core/rng.h"
 #include "core/shamir.h"
@@ -42,7 +43,7 @@ int shamir_split(const uint8_t *secret, size_t len, unsigned n, unsigned k, cons
 	if (len > SIZE_MAX / (k - 1))
 		return -EINVAL;
 	clen = (size_t)(k - 1) * len;
-	coef = sodium_malloc(clen);
+	coef = scratch_get(SCRATCH_SHAMIR, clen);
 	if (!coef)
 		return -ENOMEM;
 	ret = rng_bytes(coef, clen);
@@ -60,7 +61,7 @@ int shamir_split(const uint8_t *secret, size_t len, unsigned n, unsigned k, cons
 	}
 	ret = 0;
 out:
-	sodium_free(coef);          /* zeroes the memory before unmapping */
+	scratch_put(SCRATCH_SHAMIR, coef, clen);
 	return ret;
 }
 
