@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <string.h>
 #include <uuid/uuid.h>
 
@@ -98,26 +99,63 @@ out:
 	return r;
 }
 
-int reqkey_timeout_parse(const char *s, size_t len, unsigned *ret_seconds)
+json_t *reqkey_response_encode(const uint8_t *key, size_t len, unsigned timeout_s)
 {
-	uint64_t v = 0;
-	size_t i = 0, digits = 0;
+	size_t b64len = sodium_base64_ENCODED_LEN(REQKEY_KEY_MAX, sodium_base64_VARIANT_ORIGINAL);
+	char *b64 = NULL;
+	json_t *o = NULL;
 
-	if (!s)
-		return -EINVAL;
-	while (i < len && (s[i] == ' ' || s[i] == '\t'))
-		i++;
-	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-		if (++digits > 10)
-			return -EINVAL;
-		v = v * 10 + (uint64_t)(s[i] - '0');
+	if (!key || len == 0 || len > REQKEY_KEY_MAX || sodium_init() < 0)
+		goto out;
+	b64 = sodium_malloc(b64len);
+	if (!b64)
+		goto out;
+	sodium_bin2base64(b64, b64len, key, len, sodium_base64_VARIANT_ORIGINAL);
+	o = json_pack("{s:s, s:I}", "key", b64, "timeout", (json_int_t)timeout_s);
+out:
+	sodium_free(b64);                   /* wipes */
+	return o;
+}
+
+int reqkey_response_decode(const char *buf, size_t len, uint8_t *key_buf, size_t cap,
+                           size_t *ret_len, unsigned *ret_timeout_s)
+{
+	json_error_t jerr;
+	json_t *o = NULL, *k, *t;
+	const char *b64, *end = NULL;
+	size_t n = 0, b64len = 0;
+	json_int_t tmo;
+	int r = -EINVAL;
+
+	if (!buf || len == 0 || len > REQKEY_RESPONSE_MAX || !key_buf || cap == 0)
+		goto out;
+	o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(o) || json_object_size(o) != 2)
+		goto out;
+	k = json_object_get(o, "key");
+	t = json_object_get(o, "timeout");
+	if (!json_is_string(k) || !json_is_integer(t))
+		goto out;
+	tmo = json_integer_value(t);
+	if (tmo < 0 || tmo > (json_int_t)UINT32_MAX)
+		goto out;
+	b64 = json_string_value(k);
+	b64len = json_string_length(k);
+	if (sodium_base642bin(key_buf, cap, b64, b64len, NULL, &n, &end,
+	                      sodium_base64_VARIANT_ORIGINAL) != 0 || end != b64 + b64len || n == 0) {
+		sodium_memzero(key_buf, cap);
+		goto out;
 	}
-	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
-		i++;
-	if (digits == 0 || i != len || v > UINT32_MAX)
-		return -EINVAL;
-	*ret_seconds = (unsigned)v;
-	return 0;
+	*ret_len = n;
+	*ret_timeout_s = (unsigned)tmo;
+	r = 0;
+out:
+	/* jansson's copy of the key text: wipe it before jansson frees it */
+	if (json_is_object(o) && json_is_string(json_object_get(o, "key")))
+		sodium_memzero((char *)json_string_value(json_object_get(o, "key")),
+		               json_string_length(json_object_get(o, "key")));
+	json_decref(o);
+	return r;
 }
 
 int reqkey_status_errno(long http_status)

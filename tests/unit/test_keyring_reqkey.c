@@ -89,24 +89,75 @@ static void test_decode_rejects(void **state)
 	}
 }
 
-static void test_timeout_parse(void **state)
+static int resp_dec(const char *s, uint8_t *buf, size_t cap, size_t *len, unsigned *tmo)
 {
-	unsigned s = 99;
+	return reqkey_response_decode(s, strlen(s), buf, cap, len, tmo);
+}
 
-	assert_int_equal(reqkey_timeout_parse("3600", 4, &s), 0);
-	assert_int_equal(s, 3600);
-	assert_int_equal(reqkey_timeout_parse(" 0\r\n", 4, &s), 0);
-	assert_int_equal(s, 0);
-	assert_int_equal(reqkey_timeout_parse("4294967295", 10, &s), 0);
-	assert_int_equal(s, 4294967295u);
-	s = 99;
-	assert_int_equal(reqkey_timeout_parse("4294967296", 10, &s), -EINVAL);
-	assert_int_equal(reqkey_timeout_parse("", 0, &s), -EINVAL);
-	assert_int_equal(reqkey_timeout_parse("-1", 2, &s), -EINVAL);
-	assert_int_equal(reqkey_timeout_parse("1 2", 3, &s), -EINVAL);
-	assert_int_equal(reqkey_timeout_parse("12x", 3, &s), -EINVAL);
-	assert_int_equal(reqkey_timeout_parse("00000000001", 11, &s), -EINVAL);
-	assert_int_equal(s, 99);
+static void test_response(void **state)
+{
+	uint8_t key[REQKEY_KEY_MAX], back[REQKEY_KEY_MAX];
+	size_t len = 99;
+	unsigned tmo = 99;
+	json_t *o;
+	char *s;
+
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(i * 13 + 5);
+	o = reqkey_response_encode(key, 32, 3600);
+	assert_non_null(o);
+	assert_int_equal(json_integer_value(json_object_get(o, "timeout")), 3600);
+	s = json_dumps(o, JSON_COMPACT);
+	assert_int_equal(resp_dec(s, back, sizeof(back), &len, &tmo), 0);
+	assert_int_equal(len, 32);
+	assert_int_equal(tmo, 3600);
+	assert_memory_equal(back, key, 32);
+	/* too small a buffer: refused, and wiped */
+	assert_int_equal(resp_dec(s, back, 31, &len, &tmo), -EINVAL);
+	assert_int_equal(back[0], 0);
+	free(s);
+	json_decref(o);
+
+	/* the largest user key, timeout 0 */
+	o = reqkey_response_encode(key, REQKEY_KEY_MAX, 0);
+	assert_non_null(o);
+	s = json_dumps(o, JSON_COMPACT);
+	assert_true(strlen(s) < REQKEY_RESPONSE_MAX);
+	assert_int_equal(resp_dec(s, back, sizeof(back), &len, &tmo), 0);
+	assert_int_equal(len, REQKEY_KEY_MAX);
+	assert_int_equal(tmo, 0);
+	assert_memory_equal(back, key, REQKEY_KEY_MAX);
+	free(s);
+	json_decref(o);
+
+	assert_null(reqkey_response_encode(key, 0, 1));
+	assert_null(reqkey_response_encode(key, REQKEY_KEY_MAX + 1, 1));
+
+	len = 99;
+	tmo = 99;
+	const char *bad[] = {
+		"", "{}", "[]", "{\"key\":\"AQID\"}", "{\"timeout\":1}",
+		"{\"key\":\"\",\"timeout\":1}",                 /* empty key */
+		"{\"key\":\"AQI\",\"timeout\":1}",              /* padding missing */
+		"{\"key\":\"AQ-_\",\"timeout\":1}",             /* url-safe alphabet */
+		"{\"key\":\"AQID \",\"timeout\":1}",
+		"{\"key\":\"AQID\",\"timeout\":-1}",
+		"{\"key\":\"AQID\",\"timeout\":4294967296}",
+		"{\"key\":\"AQID\",\"timeout\":\"1\"}",
+		"{\"key\":1,\"timeout\":1}",
+		"{\"key\":\"AQID\",\"timeout\":1,\"x\":0}",
+		"{\"key\":\"AQID\",\"key\":\"AQID\",\"timeout\":1}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (resp_dec(bad[i], back, sizeof(back), &len, &tmo) != -EINVAL)
+			fail_msg("accepted: %s", bad[i]);
+	assert_int_equal(len, 99);
+	assert_int_equal(tmo, 99);
+	assert_int_equal(resp_dec("{\"key\":\"AQID\",\"timeout\":4294967295}", back,
+	                          sizeof(back), &len, &tmo), 0);
+	assert_int_equal(len, 3);
+	assert_int_equal(tmo, 4294967295u);
+	assert_memory_equal(back, ((uint8_t[]){ 1, 2, 3 }), 3);
 }
 
 static void test_status_errno(void **state)
@@ -130,7 +181,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_encode_decode),
 		cmocka_unit_test(test_decode_rejects),
-		cmocka_unit_test(test_timeout_parse),
+		cmocka_unit_test(test_response),
 		cmocka_unit_test(test_status_errno),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
