@@ -104,14 +104,18 @@ static unsigned elapsed_ms(const struct timespec *t0)
 	return (unsigned)((t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
-static void answer_reject(key_serial_t key, int err, const char *desc, const char *why)
+static void answer_reject_for(key_serial_t key, int err, unsigned tmo, const char *desc,
+                              const char *why)
 {
-	unsigned tmo = reqkey_negative_timeout(err);
-
 	if (keyctl_reject(key, tmo, (unsigned)err, KEY_REQKEY_DEFL_DEFAULT) < 0)
 		syslog(LOG_ERR, "%s: cannot reject key %d: %m", desc, key);
 	else
 		syslog(LOG_NOTICE, "%s: refused (%s, cached %u s): %s", desc, strerror(err), tmo, why);
+}
+
+static void answer_reject(key_serial_t key, int err, const char *desc, const char *why)
+{
+	answer_reject_for(key, err, reqkey_negative_timeout(err), desc, why);
 }
 
 /* The requester's key really is the one argv names (we hold authority over it). */
@@ -266,7 +270,8 @@ int main(int argc, char **argv)
 		else
 			snprintf(why, sizeof(why), "%s%s", ans.daemon_down ? "dske-clientd not answering: " : "",
 			         ans.msg);
-		answer_reject(key, ans.err, desc, why);
+		answer_reject_for(key, ans.err, ans.daemon_down ? REQKEY_NEG_TIMEOUT_TRANSIENT :
+		                  reqkey_negative_timeout(ans.err), desc, why);
 		ask_answer_clear(&ans);
 		return 1;
 	}
