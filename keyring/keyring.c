@@ -13,7 +13,7 @@
 
 /* How often keyring_ring_open() retries when another process wins the race or a dead ring of
  * the same name still waits for the kernel's garbage collector. */
-#define RING_OPEN_TRIES 200
+#define RING_OPEN_TRIES 400
 #define RING_OPEN_PAUSE_NS (5 * 1000 * 1000)
 
 bool keyring_name_valid(const char *name)
@@ -226,15 +226,32 @@ int keyring_key_publish(const struct keyring *ring, const char *desc, const uint
 		return -errno;
 	if (keyctl_setperm(id, ring->perm) < 0 ||
 	    (ring->gid != KEYRING_NO_GROUP && keyctl_chown(id, (uid_t)-1, ring->gid) < 0) ||
-	    (timeout_s > 0 && keyctl_set_timeout(id, timeout_s) < 0) ||
-	    keyctl_move(id, KEY_SPEC_PROCESS_KEYRING, ring->serial, KEYCTL_MOVE_EXCL) < 0) {
+	    (timeout_s > 0 && keyctl_set_timeout(id, timeout_s) < 0)) {
 		r = -errno;
-		keyctl_invalidate(id);
-		return r;
+		goto fail;
+	}
+	if (keyctl_move(id, KEY_SPEC_PROCESS_KEYRING, ring->serial, KEYCTL_MOVE_EXCL) < 0) {
+		r = -errno;
+		if (r != -EEXIST)
+			goto fail;
+		/* a dead key of that name (invalidated, revoked, expired) waiting for the garbage
+		 * collector may be displaced; a live one may not */
+		r = keyring_key_find(ring, desc, NULL);
+		if (r == 0 || (r != -ENOKEY && r != -EKEYREVOKED && r != -EKEYEXPIRED)) {
+			r = r == 0 ? -EEXIST : r;
+			goto fail;
+		}
+		if (keyctl_move(id, KEY_SPEC_PROCESS_KEYRING, ring->serial, 0) < 0) {
+			r = -errno;
+			goto fail;
+		}
 	}
 	if (ret_serial)
 		*ret_serial = id;
 	return 0;
+fail:
+	keyctl_invalidate(id);
+	return r;
 }
 
 int keyring_key_find(const struct keyring *ring, const char *desc, key_serial_t *ret_serial)

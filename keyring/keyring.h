@@ -65,14 +65,16 @@ int keyring_ring_list(const struct keyring *ring, key_serial_t **ret_serials, si
 /* Publish a "user" key desc = key bytes (borrowed; the kernel copies them, the caller wipes
  * its copy) into the ring: add_key in the process keyring, setperm, chgrp, set the timeout
  * (seconds, 0 = none), then move it into the ring. len 1..KEYRING_PAYLOAD_MAX.
- * -EEXIST if the ring already holds a live key with that description (it is left alone).
+ * -EEXIST if the ring already holds a live key with that description (it is left alone);
+ * a dead one (invalidated, revoked, expired, not yet collected) is displaced.
  * On any failure the half-made key is invalidated and nothing is left behind. */
 int keyring_key_publish(const struct keyring *ring, const char *desc, const uint8_t *key,
                         size_t len, unsigned timeout_s, key_serial_t *ret_serial);
 
-/* Look a key up by description in the ring (no recursion into other rings): 0 and its serial
- * if it is live, -ENOKEY if it is gone (invalidated, unlinked, never there), -EKEYEXPIRED,
- * -EKEYREVOKED. */
+/* Look a key up by description in the ring: 0 and its serial if it is live; -ENOKEY if it is
+ * not there (unlinked, never there, or invalidated and already collected), -EKEYREVOKED
+ * (revoked, or invalidated and not yet collected), -EKEYEXPIRED. Anything but 0 means the
+ * key is gone for consumers. */
 int keyring_key_find(const struct keyring *ring, const char *desc, key_serial_t *ret_serial);
 
 /* keyctl_invalidate: the key leaves every keyring at once. 0 or -errno (-EKEYREVOKED or
