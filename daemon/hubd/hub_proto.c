@@ -112,8 +112,7 @@ static bool open_frame(struct req *q, struct link_pad *pads, size_t npads, struc
 		pthread_mutex_unlock(&c->lock);
 		return true;
 	}
-	psrd_stream_count_rejected(c->c2h);
-	switch (r) {
+	switch (r) {   /* link_open counted the refusal on the stream */
 	case -EBADMSG: {
 		uint64_t total, since = 0;
 		bool warn = false;
