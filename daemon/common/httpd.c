@@ -28,11 +28,14 @@ struct httpd {
 	httpd_handler_fn handler;
 	void *cls;
 	char name[32];
-	char *tls_cert, *tls_key, *tls_ca;
+	char *tls_cert, *tls_key, *tls_ca, *tls_priorities;
 	size_t tls_key_len;
+	enum MHD_Result (*reply_error)(struct MHD_Connection *c, unsigned status, const char *msg);
 };
 
 struct httpd_conn {
+	char *target;    /* request target as sent (MHD_OPTION_URI_LOG_CALLBACK) */
+	bool started;    /* the first call (headers only) happened */
 	uint8_t *buf;
 	size_t len, cap;
 	bool declared;   /* Content-Length seen and allowed */
@@ -242,11 +245,24 @@ static void conn_free(struct httpd_conn *hc)
 {
 	if (!hc)
 		return;
+	free(hc->target);
 	if (hc->buf) {
 		sodium_memzero(hc->buf, hc->cap);
 		free(hc->buf);
 	}
 	free(hc);
+}
+
+/* Called once per request with the target as sent, before MHD decodes it. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct httpd_conn *hc = calloc(1, sizeof(*hc));
+
+	if (hc && !(hc->target = strdup(uri ? uri : ""))) {
+		free(hc);
+		hc = NULL;
+	}
+	return hc;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -264,19 +280,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct httpd_conn *hc = *con_cls;
 	struct httpd_request req;
 
-	if (!hc) {
+	if (!hc)
+		return MHD_NO;   /* out of memory in on_uri */
+	if (!hc->started) {
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		hc = calloc(1, sizeof(*hc));
-		if (!hc)
-			return MHD_NO;
-		*con_cls = hc;
+		hc->started = true;
 		if (cl) {
 			char *end;
 			unsigned long long n;
 			errno = 0;
 			n = strtoull(cl, &end, 10);
 			if (errno || *end || n > h->max_body)
-				return httpd_reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
+				return h->reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
 			if (n) {
 				hc->buf = malloc((size_t)n);
 				if (!hc->buf)
@@ -314,7 +329,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	req = (struct httpd_request){ .conn = c, .method = method, .url = url, .body = hc->buf,
+	req = (struct httpd_request){ .conn = c, .method = method, .url = url, .target = hc->target,
+	                              .body = hc->buf,
 	                              .body_len = hc->len, .is_unix = h->unix_path != NULL };
 	return h->handler(h->cls, &req);
 }
@@ -337,6 +353,7 @@ int httpd_start(const struct httpd_opts *o, struct httpd **ret)
 	h->max_body = o->max_body ? o->max_body : HTTPD_MAX_BODY_DEFAULT;
 	h->handler = o->handler;
 	h->cls = o->cls;
+	h->reply_error = o->reply_error ? o->reply_error : httpd_reply_text;
 	snprintf(h->name, sizeof(h->name), "%s", o->name ? o->name : "http");
 	/* the logger first, so that MHD never prints on its own */
 	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, h };
@@ -350,6 +367,15 @@ int httpd_start(const struct httpd_opts *o, struct httpd **ret)
 		opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key };
 		if (h->tls_ca)
 			opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0, h->tls_ca };
+		if (o->tls_priorities) {
+			h->tls_priorities = strdup(o->tls_priorities);
+			if (!h->tls_priorities) {
+				r = -ENOMEM;
+				goto out;
+			}
+			opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
+			                                      h->tls_priorities };
+		}
 	}
 	if (o->unix_path) {
 		r = listen_unix(o->unix_path, o->unix_mode, o->unix_gid, &fd);
@@ -367,6 +393,7 @@ int httpd_start(const struct httpd_opts *o, struct httpd **ret)
 			goto out;
 	}
 	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, fd, NULL };
+	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, NULL };
 	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL };
 	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT,
 	                                      o->conn_timeout_s ? o->conn_timeout_s : 120, NULL };
@@ -409,6 +436,7 @@ void httpd_stop(struct httpd *h)
 	}
 	free(h->tls_cert);
 	free(h->tls_ca);
+	free(h->tls_priorities);
 	free(h);
 }
 

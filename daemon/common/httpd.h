@@ -25,7 +25,8 @@ struct httpd;
 struct httpd_request {
 	struct MHD_Connection *conn;
 	const char *method;               /* "GET", "POST", ... */
-	const char *url;                  /* path, without the query string */
+	const char *url;                  /* path, without the query string (percent-decoded) */
+	const char *target;               /* the request target as sent: path and query, not decoded */
 	const uint8_t *body;              /* body_len bytes (borrowed, valid during the call) */
 	size_t body_len;
 	bool is_unix;                     /* connection came in on a unix socket */
@@ -45,6 +46,9 @@ struct httpd_opts {
 	size_t max_body;                  /* 0 = 1 MiB */
 	unsigned conn_timeout_s;          /* idle connection timeout; 0 = 120 s */
 	unsigned conn_limit;              /* 0 = MHD default */
+	const char *tls_priorities;       /* GnuTLS priority string; NULL = MHD's default ("NORMAL") */
+	/* optional: answers the errors httpd sends itself (413); NULL = httpd_reply_text */
+	enum MHD_Result (*reply_error)(struct MHD_Connection *c, unsigned status, const char *msg);
 	httpd_handler_fn handler;
 	void *cls;
 	const char *name;                 /* for log messages ("in-band", "control", ...) */

@@ -93,6 +93,43 @@ static void test_tcp_port0_and_cap(void **state)
 	httpd_stop(h);
 }
 
+/* replies "URL|TARGET": the decoded path and the target as sent */
+static enum MHD_Result echo_target(void *cls, struct httpd_request *req)
+{
+	char msg[512];
+	int n = snprintf(msg, sizeof(msg), "%s|%s", req->url, req->target);
+
+	return httpd_reply_copy(req->conn, 200, "text/plain", msg, (size_t)n);
+}
+
+static enum MHD_Result json_error(struct MHD_Connection *c, unsigned status, const char *msg)
+{
+	char body[256];
+	int n = snprintf(body, sizeof(body), "{\"message\":\"%s\"}", msg);
+
+	return httpd_reply_copy(c, status, "application/json", body, (size_t)n);
+}
+
+static void test_raw_target_and_error_reply(void **state)
+{
+	struct httpd_opts o = { .tcp = "127.0.0.1:0", .max_body = 10, .handler = echo_target,
+	                        .reply_error = json_error };
+	struct httpd *h = NULL;
+	struct buf b;
+	char url[256];
+
+	assert_int_equal(httpd_start(&o, &h), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/a%%20b/c%%2Fd?x=%%2F&y", httpd_port(h));
+	assert_int_equal(do_req(NULL, url, NULL, 0, &b), 200);
+	assert_string_equal(b.data, "/a b/c/d|/a%20b/c%2Fd?x=%2F&y");
+	/* keep-alive: the second request on the connection gets its own target */
+	assert_int_equal(do_req(NULL, url, "0123456789", 10, &b), 200);
+	assert_string_equal(b.data, "/a b/c/d|/a%20b/c%2Fd?x=%2F&y");
+	assert_int_equal(do_req(NULL, url, "0123456789x", 11, &b), 413);
+	assert_string_equal(b.data, "{\"message\":\"request body too large\"}");
+	httpd_stop(h);
+}
+
 static void test_hostport(void **state)
 {
 	char host[64];
@@ -191,6 +228,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hostport),
 		cmocka_unit_test(test_tcp_port0_and_cap),
+		cmocka_unit_test(test_raw_target_and_error_reply),
 		cmocka_unit_test(test_unix_socket),
 		cmocka_unit_test(test_ctl),
 	};
