@@ -92,8 +92,8 @@ PROGRAMS := dske-hubd:daemon/hubd dske-clientd:daemon/clientd dskectl:daemon/dsk
 	dske-psrd:daemon/psrd dske-request-key:keyring/request-key
 prog_name = $(word 1,$(subst :, ,$(1)))
 prog_dir  = $(word 2,$(subst :, ,$(1)))
-# a program is built once its directory holds sources
-BINS := $(foreach p,$(PROGRAMS),$(if $(wildcard $(call prog_dir,$(p))/*.c),$(BUILD)/bin/$(call prog_name,$(p))))
+# a program is built once its directory holds its main.c
+BINS := $(foreach p,$(PROGRAMS),$(if $(wildcard $(call prog_dir,$(p))/main.c),$(BUILD)/bin/$(call prog_name,$(p))))
 SCRIPTS := $(if $(wildcard daemon/lab/dske-lab),$(BUILD)/bin/dske-lab)
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
