@@ -168,7 +168,20 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(ALL_LIBS)
 	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
 		-Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(LIBS)
 
-test-build: all $(UNIT_BINS) $(BENCH_BINS) $(TOOL_BINS)
+# test-only hub that corrupts the shares it relays (robustness tests): the hubd sources built
+# with -DDSKE_TEST_FAULTS (--fault corrupt-shares); never installed, never packaged
+HUBD_FAULTY := $(BUILD)/tests/tools/dske-hubd-faulty
+$(BUILD)/obj-faulty/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $< (faults)")
+	$(Q)$(CC) $(ALL_CPPFLAGS) -DDSKE_TEST_FAULTS $(ALL_CFLAGS) -c -o $@ $<
+$(HUBD_FAULTY): $(patsubst %.c,$(BUILD)/obj-faulty/%.o,$(HUBD_SRC)) $(filter-out $(LIB_HUBD),$(ALL_LIBS))
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(patsubst %.c,$(BUILD)/obj-faulty/%.o,$(HUBD_SRC)) \
+		-Wl,--start-group $(filter-out $(LIB_HUBD),$(ALL_LIBS)) -Wl,--end-group $(LIBS)
+
+test-build: all $(UNIT_BINS) $(BENCH_BINS) $(TOOL_BINS) $(if $(HUBD_SRC),$(HUBD_FAULTY))
 
 # each cmocka program prints its own summary ([  PASSED  ] N test(s).)
 unit: test-build
