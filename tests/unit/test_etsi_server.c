@@ -21,6 +21,7 @@
 #include <microhttpd.h>
 #include <sodium.h>
 #include "clientd/etsi.h"
+#include "common/log.h"
 #include "mock_keysvc.c"
 
 struct resp {
@@ -511,6 +512,131 @@ static void test_bad_config(void **state)
 	etsi_stop(NULL);
 }
 
+/* ---------------------------------------------------------------- HTTPS with client certificates */
+
+/* Makes a CA, a server certificate for 127.0.0.1, client certificates (mapped CN, cert_cn-mapped
+ * CN, unmapped CN) and one from another CA, with openssl. */
+static void make_pki(const char *dir)
+{
+	char cmd[4096];
+
+	snprintf(cmd, sizeof(cmd),
+	         "set -e; cd %s; exec 2>openssl.log\n"
+	         "key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $1.key; }\n"
+	         "ca() { key $1; openssl req -x509 -new -key $1.key -subj /CN=$1 -days 2 -out $1.pem; }\n"
+	         "cert() { key $1; openssl req -new -key $1.key -subj /CN=$2 -out $1.csr;\n"
+	         "  printf '%%s\\n' \"$3\" > $1.ext;\n"
+	         "  openssl x509 -req -in $1.csr -CA $4.pem -CAkey $4.key -CAcreateserial -days 2"
+	         " -extfile $1.ext -out $1.pem; }\n"
+	         "ca ca; ca otherca\n"
+	         "cert server localhost 'subjectAltName=IP:127.0.0.1,DNS:localhost' ca\n"
+	         "cert alice sae_a 'extendedKeyUsage=clientAuth' ca\n"
+	         "cert bob bob-cert 'extendedKeyUsage=clientAuth' ca\n"
+	         "cert stranger stranger 'extendedKeyUsage=clientAuth' ca\n"
+	         "cert forged sae_a 'extendedKeyUsage=clientAuth' otherca\n", dir);
+	if (system(cmd) != 0)
+		fail_msg("openssl failed, see %s/openssl.log", dir);
+}
+
+/* tls: 0 any, 12 = at most TLS 1.2, 13 = at least TLS 1.3, 11 = at most TLS 1.1.
+ * Returns false on a transport (handshake) failure. */
+static bool tls_req(CURL *c, const char *dir, unsigned port, const char *client, int tls,
+                    const char *path, struct resp *out)
+{
+	char url[256], f_cert[256], f_key[256], f_ca[256];
+	CURLcode cc;
+
+	memset(out, 0, sizeof(*out));
+	curl_easy_reset(c);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%u%s", port, path);
+	snprintf(f_ca, sizeof(f_ca), "%s/ca.pem", dir);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CAINFO, f_ca);
+	if (client) {
+		snprintf(f_cert, sizeof(f_cert), "%s/%s.pem", dir, client);
+		snprintf(f_key, sizeof(f_key), "%s/%s.key", dir, client);
+		curl_easy_setopt(c, CURLOPT_SSLCERT, f_cert);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, f_key);
+	}
+	if (tls == 12)
+		curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)(CURL_SSLVERSION_TLSv1_2 |
+		                                               CURL_SSLVERSION_MAX_TLSv1_2));
+	if (tls == 13)
+		curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
+	if (tls == 11)
+		curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)(CURL_SSLVERSION_TLSv1_0 |
+		                                               CURL_SSLVERSION_MAX_TLSv1_1));
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	cc = curl_easy_perform(c);
+	if (cc != CURLE_OK)
+		return false;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+	return true;
+}
+
+static void test_https(void **state)
+{
+	char dir[] = "/tmp/test_etsi_tls.XXXXXX", cert[256], key[256], ca[256], cmd[300];
+	struct etsi_sae saes[] = {
+		{ .id = MOCK_SAE_A },                       /* cert_cn defaults to the SAE ID */
+		{ .id = MOCK_SAE_B, .cert_cn = "bob-cert" },
+		{ .id = MOCK_SAE_C },
+	};
+	struct etsi_config cfg = { .saes = saes, .n_saes = 3, .https = "127.0.0.1:0",
+	                           .tls_cert = cert, .tls_key = key, .tls_ca = ca };
+	struct etsi *e = NULL;
+	CURL *c = curl_easy_init();
+	struct resp r;
+	unsigned port;
+	json_t *j;
+
+	assert_non_null(mkdtemp(dir));
+	make_pki(dir);
+	snprintf(cert, sizeof(cert), "%s/server.pem", dir);
+	snprintf(key, sizeof(key), "%s/server.key", dir);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+	assert_int_equal(etsi_start(&cfg, &mock_ks, &e), 0);
+	port = etsi_port(e, true);
+	assert_true(port > 0);
+
+	/* E14-01/02: the CN names the caller; TLS 1.3 and TLS 1.2 both work */
+	assert_true(tls_req(c, dir, port, "alice", 13, "/api/v1/keys/sae_b/status", &r));
+	assert_int_equal(r.status, 200);
+	j = json_of(&r);
+	assert_string_equal(json_string_value(json_object_get(j, "master_SAE_ID")), "sae_a");
+	json_decref(j);
+	resp_free(&r);
+	assert_true(tls_req(c, dir, port, "alice", 12, "/api/v1/keys/sae_b/enc_keys?number=2", &r));
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	/* TLS 1.1 and below are refused in the handshake */
+	assert_false(tls_req(c, dir, port, "alice", 11, "/api/v1/keys/sae_b/status", &r));
+	resp_free(&r);
+	/* cert_cn maps another CN */
+	assert_true(tls_req(c, dir, port, "bob", 0, "/api/v1/keys/sae_a/status", &r));
+	assert_int_equal(r.status, 200);
+	assert_string_equal(mock_ks.last_caller, "sae_b");
+	resp_free(&r);
+	/* no certificate, an unmapped CN, a certificate from another CA with the right CN: 401 */
+	assert_true(tls_req(c, dir, port, NULL, 0, "/api/v1/keys/sae_b/status", &r));
+	expect_error(&r, 401, "a client certificate is required");
+	resp_free(&r);
+	assert_true(tls_req(c, dir, port, "stranger", 0, "/api/v1/keys/sae_b/status", &r));
+	expect_error(&r, 401, "the client certificate CN 'stranger' is not mapped to an SAE");
+	resp_free(&r);
+	assert_true(tls_req(c, dir, port, "forged", 0, "/api/v1/keys/sae_b/status", &r));
+	expect_error(&r, 401, "the client certificate does not verify against the trusted CA");
+	resp_free(&r);
+	etsi_stop(e);
+	curl_easy_cleanup(c);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void test_control_respond(void **state)
 {
 	struct fixture *f = *state;
@@ -567,10 +693,12 @@ int main(void)
 	const struct CMUnitTest solo[] = {
 		cmocka_unit_test(test_unmapped_uid),
 		cmocka_unit_test(test_bad_config),
+		cmocka_unit_test(test_https),
 	};
 	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
+	log_set_level(LOG_LVL_WARN);
 	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		return 1;
 	rc = cmocka_run_group_tests(tests, setup, teardown);
