@@ -62,5 +62,10 @@ int keysvc_get_keys_with_ids(struct keysvc *ks, const char *caller_sae, const ch
                              const uint8_t (*ids)[DSKE_KEY_ID_LEN], size_t count,
                              struct keysvc_batch **ret, struct keysvc_err *err);
 
+/* Front ends: name the interface of the calls made on this thread, for the delivery audit log
+ * ("etsi-unix", "etsi-https", "etsi-http", "control", "keyring", "ppk"; a static string).
+ * Default "api". */
+void keysvc_thread_iface(const char *iface);
+
 /* Is sae a local SAE of this client (configured)? */
 int keysvc_sae_is_local(struct keysvc *ks, const char *sae);
