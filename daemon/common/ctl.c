@@ -32,21 +32,20 @@ json_t *ctl_error(unsigned status, unsigned *ret_status, const char *fmt, ...)
 
 enum MHD_Result ctl_reply_json(struct MHD_Connection *c, unsigned status, json_t *json)
 {
-	char *s = json ? json_dumps(json, JSON_COMPACT) : NULL;
-	size_t len;
+	/* json_dumpb into our own malloc'd buffer: jansson's allocator may be replaced process-wide
+	 * (the ETSI front end wipes what jansson frees), so json_dumps() memory must not reach free() */
+	size_t len = json ? json_dumpb(json, NULL, 0, JSON_COMPACT) : 0;
+	char *s = len ? malloc(len + 2) : NULL;
 
+	if (s && json_dumpb(json, s, len, JSON_COMPACT) != len) {
+		free(s);
+		s = NULL;
+	}
 	json_decref(json);
 	if (!s)
 		return httpd_reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-	len = strlen(s);
-	{	/* a trailing newline, for shells */
-		char *t = realloc(s, len + 2);
-		if (t) {
-			s = t;
-			s[len++] = '\n';
-			s[len] = '\0';
-		}
-	}
+	s[len++] = '\n';   /* a trailing newline, for shells */
+	s[len] = '\0';
 	return httpd_reply_take(c, status, "application/json", s, len, false);
 }
 
