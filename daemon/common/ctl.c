@@ -14,6 +14,8 @@ struct ctl {
 	struct httpd *http;
 	const struct ctl_route *routes;
 	size_t nroutes;
+	const struct ctl_raw_route *raw;
+	size_t nraw;
 	void *cls;
 };
 
@@ -75,6 +77,9 @@ static enum MHD_Result ctl_dispatch(void *cls, struct httpd_request *req)
 	unsigned status = MHD_HTTP_OK;
 	int r;
 
+	for (size_t i = 0; i < c->nraw; i++)
+		if (strncmp(req->url, c->raw[i].prefix, strlen(c->raw[i].prefix)) == 0)
+			return c->raw[i].fn(c->cls, req);
 	for (size_t i = 0; i < c->nroutes; i++) {
 		if (strcmp(c->routes[i].path, req->url) != 0)
 			continue;
@@ -105,6 +110,13 @@ static enum MHD_Result ctl_dispatch(void *cls, struct httpd_request *req)
 int ctl_start(const char *path, const struct ctl_route *routes, size_t nroutes, size_t max_body,
               void *cls, struct ctl **ret)
 {
+	return ctl_start_raw(path, routes, nroutes, NULL, 0, max_body, cls, ret);
+}
+
+int ctl_start_raw(const char *path, const struct ctl_route *routes, size_t nroutes,
+                  const struct ctl_raw_route *raw, size_t nraw, size_t max_body, void *cls,
+                  struct ctl **ret)
+{
 	struct ctl *c = calloc(1, sizeof(*c));
 	struct httpd_opts o = {
 		.unix_path = path, .unix_mode = 0660, .unix_gid = ctl_group_gid(),
@@ -117,6 +129,8 @@ int ctl_start(const char *path, const struct ctl_route *routes, size_t nroutes, 
 		return -ENOMEM;
 	c->routes = routes;
 	c->nroutes = nroutes;
+	c->raw = raw;
+	c->nraw = nraw;
 	c->cls = cls;
 	o.cls = c;
 	r = httpd_start(&o, &c->http);

@@ -22,10 +22,22 @@ struct ctl_route {
 	ctl_handler_fn fn;
 };
 
+/* A raw route: every request whose path starts with prefix (any method, any peer) goes to fn,
+ * which answers it itself and returns MHD's result (e.g. the ETSI API under "/api/v1/keys/",
+ * whose bodies and errors are not ctl's). fn gets the server's cls. */
+struct ctl_raw_route {
+	const char *prefix;
+	httpd_handler_fn fn;
+};
+
 /* Start the control server on path. routes: nroutes entries, borrowed (must outlive the server).
  * max_body: largest request body accepted (imports carry bundles; 0 = 64 MiB). */
 int ctl_start(const char *path, const struct ctl_route *routes, size_t nroutes, size_t max_body,
               void *cls, struct ctl **ret);
+/* ctl_start() with raw routes (nraw entries, borrowed), tried before the JSON routes. */
+int ctl_start_raw(const char *path, const struct ctl_route *routes, size_t nroutes,
+                  const struct ctl_raw_route *raw, size_t nraw, size_t max_body, void *cls,
+                  struct ctl **ret);
 void ctl_stop(struct ctl *c);     /* NULL-safe; unlinks the socket */
 
 /* Build {"error": msg} (new reference); sets *ret_status. Convenience for handlers. */

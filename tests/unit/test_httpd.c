@@ -196,6 +196,15 @@ static int ctl_fail(void *cls, struct httpd_request *req, json_t **ret, unsigned
 	return -EIO;
 }
 
+/* a raw route answers itself: "RAW <method> <target>" */
+static enum MHD_Result ctl_raw(void *cls, struct httpd_request *req)
+{
+	char msg[256];
+	int n = snprintf(msg, sizeof(msg), "RAW %s %s", req->method, req->target);
+
+	return httpd_reply_copy(req->conn, 418, "text/plain", msg, (size_t)n);
+}
+
 static void test_ctl(void **state)
 {
 	char dir[] = "/tmp/test_ctl.XXXXXX", path[128];
@@ -204,12 +213,13 @@ static void test_ctl(void **state)
 		{ "POST", "/v1/import", true, ctl_status },
 		{ "POST", "/v1/fail", false, ctl_fail },
 	};
+	static const struct ctl_raw_route raw[] = { { "/api/v1/keys/", ctl_raw } };
 	struct ctl *c = NULL;
 	struct buf b;
 
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
-	assert_int_equal(ctl_start(path, routes, 3, 0, "hubX", &c), 0);
+	assert_int_equal(ctl_start_raw(path, routes, 3, raw, 1, 0, "hubX", &c), 0);
 	assert_int_equal(do_req(path, "http://localhost/v1/status", NULL, 0, &b), 200);
 	assert_string_equal(b.data, "{\"name\":\"hubX\",\"len\":0}\n");
 	assert_int_equal(do_req(path, "http://localhost/v1/nope", NULL, 0, &b), 404);
@@ -219,6 +229,14 @@ static void test_ctl(void **state)
 	                 getuid() == 0 ? 200 : 403);
 	assert_int_equal(do_req(path, "http://localhost/v1/fail", "", 0, &b), 500);
 	assert_non_null(strstr(b.data, "Input/output error"));
+	/* a prefix route with a raw handler, any method */
+	assert_int_equal(do_req(path, "http://localhost/api/v1/keys/a%20b/status?x=1", NULL, 0, &b), 418);
+	assert_string_equal(b.data, "RAW GET /api/v1/keys/a%20b/status?x=1");
+	assert_int_equal(do_req(path, "http://localhost/api/v1/keys/x/enc_keys", "{}", 2, &b), 418);
+	assert_string_equal(b.data, "RAW POST /api/v1/keys/x/enc_keys");
+	/* the prefix itself matches, a path beside it does not */
+	assert_int_equal(do_req(path, "http://localhost/api/v1/keys/", NULL, 0, &b), 418);
+	assert_int_equal(do_req(path, "http://localhost/api/v1/keysX", NULL, 0, &b), 404);
 	ctl_stop(c);
 	rmdir(dir);
 }
