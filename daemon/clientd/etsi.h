@@ -13,9 +13,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "common/httpd.h"
+
 struct keysvc;
 struct etsi;
-struct MHD_Response;
 
 /* One [sae ID] section. All strings borrowed for the duration of etsi_start() (copied). */
 struct etsi_sae {
@@ -76,3 +77,11 @@ struct MHD_Response *etsi_control_respond(struct etsi *e, uid_t peer_uid, const 
                                           const char *method, const char *target,
                                           const void *body, size_t body_len,
                                           unsigned *ret_status);
+
+/* etsi_control_respond() for a request of the control socket's common/httpd server: the peer
+ * uid from SO_PEERCRED, the X-DSKE-SAE header, the raw target and the body; queues the
+ * response. Fits a ctl_raw_route (ctl.h) for the prefix "/api/v1/keys/":
+ *   static enum MHD_Result etsi_route(void *cls, struct httpd_request *req)
+ *   { return etsi_control_handle(<the struct etsi *>, req); }
+ * e may be NULL (no front end): 503 with a JSON message. */
+enum MHD_Result etsi_control_handle(struct etsi *e, struct httpd_request *req);

@@ -359,31 +359,35 @@ static json_t *member(json_t *o, const char *name)
 	return json_is_null(v) ? NULL : v;
 }
 
+/* An extension list: absent, null, or an array of objects. */
+static int extension_list(json_t *body, const char *name, json_t **ret, struct etsi_error *err)
+{
+	json_t *a = member(body, name), *e;
+	size_t i;
+
+	*ret = a;
+	if (!a)
+		return 0;
+	if (!json_is_array(a))
+		return etsi_error_set(err, 400, "%s must be an array of objects", name);
+	json_array_foreach(a, i, e)
+		if (!json_is_object(e))
+			return etsi_error_set(err, 400, "%s must be an array of objects", name);
+	return 0;
+}
+
 static int check_extensions(json_t *body, struct etsi_error *err)
 {
-	static const char *const names[] = { "extension_mandatory", "extension_optional" };
+	json_t *mandatory, *optional, *e;
+	size_t i;
 
-	for (size_t i = 0; i < 2; i++) {
-		json_t *a = member(body, names[i]), *e;
-		size_t idx;
-
-		if (!a)
-			continue;
-		if (!json_is_array(a))
-			return etsi_error_set(err, 400, "%s must be an array of objects", names[i]);
-		json_array_foreach(a, idx, e)
-			if (!json_is_object(e))
-				return etsi_error_set(err, 400, "%s must be an array of objects", names[i]);
-	}
-	/* we support no extension parameter: any named one is unsupported */
-	{
-		json_t *a = member(body, "extension_mandatory"), *e;
-		size_t idx;
-
-		json_array_foreach(a, idx, e)
-			if (json_object_size(e) > 0)
-				return etsi_error_set(err, 400, ETSI_MSG_EXT_MANDATORY_UNSUPPORTED);
-	}
+	if (extension_list(body, "extension_mandatory", &mandatory, err) < 0 ||
+	    extension_list(body, "extension_optional", &optional, err) < 0)
+		return -EINVAL;
+	/* no extension parameter is supported: any one named is unsupported */
+	json_array_foreach(mandatory, i, e)
+		if (json_object_size(e) > 0)
+			return etsi_error_set(err, 400, ETSI_MSG_EXT_MANDATORY_UNSUPPORTED);
 	/* extension_optional: the KME may ignore them and answer normally (etsi014.md 1.4) */
 	return 0;
 }

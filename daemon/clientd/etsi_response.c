@@ -1,5 +1,6 @@
 /* etsi_response.c — see etsi_response.h. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <jansson.h>
@@ -10,38 +11,21 @@
 
 /* ---------------------------------------------------------------- wiping jansson allocator */
 
-#define ZHDR 16   /* keeps the user pointer 16-byte aligned */
-
-static void *zalloc(size_t n)
+/* Plain malloc, and a free that wipes the whole block first (malloc_usable_size), so a block
+ * jansson frees leaves no copy of a key behind, and memory jansson hands out (json_dumps) may
+ * still be released with free() by code that does not know about this allocator. */
+static void zfree(void *p)
 {
-	unsigned char *p;
-
-	if (n > SIZE_MAX - ZHDR)
-		return NULL;
-	p = malloc(n + ZHDR);
 	if (!p)
-		return NULL;
-	memcpy(p, &n, sizeof(n));
-	return p + ZHDR;
-}
-
-static void zfree(void *q)
-{
-	unsigned char *p;
-	size_t n;
-
-	if (!q)
 		return;
-	p = (unsigned char *)q - ZHDR;
-	memcpy(&n, p, sizeof(n));
-	sodium_memzero(q, n);
+	sodium_memzero(p, malloc_usable_size(p));
 	free(p);
 }
 
-/* Before main, so no jansson block is ever allocated by one allocator and freed by the other. */
+/* Before main, so every jansson user in the program gets it from the start. */
 __attribute__((constructor)) static void etsi_response_init(void)
 {
-	json_set_alloc_funcs(zalloc, zfree);
+	json_set_alloc_funcs(malloc, zfree);
 }
 
 /* ---------------------------------------------------------------- bodies */

@@ -1,8 +1,9 @@
 /* etsi_response.h — the JSON bodies of ETSI GS QKD 014 (etsi014.md 1.3, 1.5, 1.7; checks E14-03,
  * 05, 08, 17) and the errno -> HTTP status map of keysvc.h. Bodies live in sodium_malloc'd
- * buffers that are wiped when freed; the JSON is built with jansson, whose allocator this module
- * replaces (json_set_alloc_funcs, before main) with one that wipes every block it frees, so no
- * copy of a base64 key outlives its response. No logging. */
+ * buffers that are wiped when freed; the JSON is built with jansson, whose free function this
+ * module replaces (json_set_alloc_funcs, before main, for the whole program) with one that wipes
+ * every block before free(), so no copy of a base64 key outlives its response. The allocation
+ * side stays malloc, so json_dumps() results may still be released with free(). No logging. */
 #pragma once
 #include <stddef.h>
 #include "clientd/keysvc.h"

@@ -51,17 +51,20 @@ static bool batch_ok(const struct keysvc_batch *b, size_t count, unsigned size_b
 	return true;
 }
 
-static void log_ids(const char *what, const char *caller, const char *peer,
-                    const struct keysvc_batch *b)
+/* One line per delivery (key IDs and sizes, never key bytes); every key ID at debug level. */
+static void log_delivery(const char *what, const char *caller, const char *peer,
+                         const struct keysvc_batch *b)
 {
 	char id[37];
 
-	if (!log_enabled(LOG_LVL_INFO))
+	uuid_unparse_lower(b->keys[0].key_id, id);
+	log_info("etsi: %s: %zu key(s) of %zu bits to %s (peer %s), first %s", what, b->count,
+	         b->keys[0].len * 8, caller, peer, id);
+	if (!log_enabled(LOG_LVL_DEBUG))
 		return;
-	for (size_t i = 0; i < b->count; i++) {
+	for (size_t i = 1; i < b->count; i++) {
 		uuid_unparse_lower(b->keys[i].key_id, id);
-		log_info("etsi: %s key %s (%zu bits) to %s, peer %s", what, id, b->keys[i].len * 8,
-		         caller, peer);
+		log_debug("etsi: %s: key %s", what, id);
 	}
 }
 
@@ -91,7 +94,7 @@ static struct MHD_Response *serve_parsed(struct etsi *e, const char *caller,
 			log_error("etsi: key service returned a batch that does not match the request");
 			return error_resp(503, "key service error", ret_status);
 		}
-		log_ids("enc_keys", caller, req->sae, b);
+		log_delivery("enc_keys", caller, req->sae, b);
 		break;
 	case ETSI_OP_DEC_KEYS:
 		rc = keysvc_get_keys_with_ids(e->ks, caller, req->sae,
@@ -104,7 +107,7 @@ static struct MHD_Response *serve_parsed(struct etsi *e, const char *caller,
 			log_error("etsi: key service returned a batch that does not match the request");
 			return error_resp(503, "key service error", ret_status);
 		}
-		log_ids("dec_keys", caller, req->sae, b);
+		log_delivery("dec_keys", caller, req->sae, b);
 		break;
 	}
 	rc = etsi_response_keys(b, &body);
@@ -156,4 +159,29 @@ struct MHD_Response *etsi_control_respond(struct etsi *e, uid_t peer_uid, const 
 		return error_resp(401, ETSI_SAE_HEADER " names no local SAE", ret_status);
 	return etsi_serve(e, sae_header, method ? method : "", target ? target : "", body, body_len,
 	                  ret_status);
+}
+
+enum MHD_Result etsi_control_handle(struct etsi *e, struct httpd_request *req)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ok;
+	uid_t uid = (uid_t)-1;
+	unsigned status = 0;
+
+	if (!e) {
+		status = 503;
+		resp = etsi_response_mhd_error("the ETSI front end is not running", NULL);
+	} else if (httpd_peer_cred(req->conn, &uid, NULL, NULL) < 0) {
+		status = 401;
+		resp = etsi_response_mhd_error("cannot identify the caller (SO_PEERCRED)", NULL);
+	} else {
+		resp = etsi_control_respond(e, uid, httpd_header(req->conn, ETSI_SAE_HEADER),
+		                            req->method, req->target, req->body, req->body_len,
+		                            &status);
+	}
+	if (!resp)
+		return MHD_NO;
+	ok = MHD_queue_response(req->conn, status, resp);
+	MHD_destroy_response(resp);
+	return ok;
 }

@@ -21,6 +21,7 @@
 #include <microhttpd.h>
 #include <sodium.h>
 #include "clientd/etsi.h"
+#include "common/ctl.h"
 #include "common/log.h"
 #include "mock_keysvc.c"
 
@@ -637,6 +638,57 @@ static void test_https(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static struct etsi *ctl_etsi;
+
+static enum MHD_Result etsi_route(void *cls, struct httpd_request *req)
+{
+	return etsi_control_handle(ctl_etsi, req);
+}
+
+/* The control socket (common/ctl.h) with the ETSI raw route: root acts as X-DSKE-SAE. */
+static void test_control_socket(void **state)
+{
+	static const struct ctl_raw_route raw[] = { { "/api/v1/keys/", etsi_route } };
+	struct fixture *f = *state;
+	struct ctl *c = NULL;
+	struct resp r;
+	char path[160], url[256];
+	json_t *j;
+
+	snprintf(path, sizeof(path), "%s/ctl.sock", f->dir);
+	ctl_etsi = f->e;
+	assert_int_equal(ctl_start_raw(path, NULL, 0, raw, 1, 0, NULL, &c), 0);
+	req(f, path, "GET", unix_url("/api/v1/keys/sae_b/status", url, sizeof(url)), NULL,
+	    MOCK_SAE_C, false, &r);
+	if (getuid() != 0) {
+		expect_error(&r, 401, "only root may use the ETSI API on the control socket; SAEs use "
+		             "the ETSI socket");
+		resp_free(&r);
+		goto out;
+	}
+	assert_int_equal(r.status, 200);
+	j = json_of(&r);
+	assert_string_equal(json_string_value(json_object_get(j, "master_SAE_ID")), "sae_c");
+	json_decref(j);
+	resp_free(&r);
+	req(f, path, "GET", unix_url("/api/v1/keys/sae_b/status", url, sizeof(url)), NULL, NULL,
+	    false, &r);
+	expect_error(&r, 401, "the X-DSKE-SAE header must name the local SAE to act as");
+	resp_free(&r);
+	req(f, path, "POST", unix_url("/api/v1/keys/sae_b/enc_keys", url, sizeof(url)),
+	    "{\"number\":2,\"size\":64}", MOCK_SAE_C, true, &r);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	/* no front end: 503 */
+	ctl_etsi = NULL;
+	req(f, path, "GET", unix_url("/api/v1/keys/sae_b/status", url, sizeof(url)), NULL,
+	    MOCK_SAE_C, false, &r);
+	expect_error(&r, 503, "the ETSI front end is not running");
+	resp_free(&r);
+out:
+	ctl_stop(c);
+}
+
 static void test_control_respond(void **state)
 {
 	struct fixture *f = *state;
@@ -689,6 +741,7 @@ int main(void)
 		cmocka_unit_test(test_keysvc_errors),
 		cmocka_unit_test(test_insecure_http_identity),
 		cmocka_unit_test(test_control_respond),
+		cmocka_unit_test(test_control_socket),
 	};
 	const struct CMUnitTest solo[] = {
 		cmocka_unit_test(test_unmapped_uid),
