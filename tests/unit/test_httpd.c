@@ -241,6 +241,81 @@ static void test_ctl(void **state)
 	rmdir(dir);
 }
 
+static enum MHD_Result cn_handler(void *cls, struct httpd_request *req)
+{
+	char cn[128], msg[160];
+	int r = httpd_peer_cert_cn(req->conn, cn, sizeof(cn));
+
+	snprintf(msg, sizeof(msg), "%s", r == 0 ? cn : r == -ENOENT ? "no-cert" : r == -EACCES ? "untrusted" : "other");
+	return httpd_reply_copy(req->conn, 200, "text/plain", msg, strlen(msg));
+}
+
+static long tls_req(const char *url, const char *dir, const char *cert, struct buf *out)
+{
+	CURL *c = curl_easy_init();
+	char ca[160], crt[160], key[160];
+	long code = -1;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+	if (cert) {
+		snprintf(crt, sizeof(crt), "%s/%s.pem", dir, cert);
+		snprintf(key, sizeof(key), "%s/%s.key", dir, cert);
+		curl_easy_setopt(c, CURLOPT_SSLCERT, crt);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, key);
+	}
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(c);
+	return code;
+}
+
+/* TLS with client certificates from a CA made here with openssl */
+static void test_tls_client_cn(void **state)
+{
+	char dir[] = "/tmp/test_httpd_tls.XXXXXX", cmd[2048], cert[160], key[160], ca[160], url[128];
+	struct httpd_opts o = { .tcp = "127.0.0.1:0", .handler = cn_handler };
+	struct httpd *h = NULL;
+	struct buf b;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd),
+	         "cd %s && exec >openssl.log 2>&1 && K='-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes' && "
+	         "openssl req -x509 $K -keyout ca.key -out ca.pem -days 1 -subj /CN=testca && "
+	         "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' >srv.ext && "
+	         "openssl req $K -keyout srv.key -out srv.csr -subj /CN=localhost && "
+	         "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem "
+	         "-days 1 -extfile srv.ext && "
+	         "openssl req $K -keyout sae.key -out sae.csr -subj /CN=sae_one && "
+	         "openssl x509 -req -in sae.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out sae.pem -days 1 && "
+	         "openssl req -x509 $K -keyout rogue.key -out rogue.pem -days 1 -subj /CN=sae_one",
+	         dir);
+	if (system(cmd) != 0)
+		fail_msg("openssl could not make the test certificates");
+	snprintf(cert, sizeof(cert), "%s/srv.pem", dir);
+	snprintf(key, sizeof(key), "%s/srv.key", dir);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+	o.tls_cert = cert;
+	o.tls_key = key;
+	o.tls_ca = ca;
+	assert_int_equal(httpd_start(&o, &h), 0);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%u/", httpd_port(h));
+	assert_int_equal(tls_req(url, dir, "sae", &b), 200);
+	assert_string_equal(b.data, "sae_one");
+	assert_int_equal(tls_req(url, dir, NULL, &b), 200);
+	assert_string_equal(b.data, "no-cert");
+	assert_int_equal(tls_req(url, dir, "rogue", &b), 200);   /* same CN, not from the CA */
+	assert_string_equal(b.data, "untrusted");
+	httpd_stop(h);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -249,6 +324,7 @@ int main(void)
 		cmocka_unit_test(test_raw_target_and_error_reply),
 		cmocka_unit_test(test_unix_socket),
 		cmocka_unit_test(test_ctl),
+		cmocka_unit_test(test_tls_client_cn),
 	};
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	return cmocka_run_group_tests(tests, NULL, NULL);
