@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common/log.h"
 #include "hubd/hub.h"
 
 int hub_open(const struct hub_config *cfg, struct hub **ret, char *err, size_t errlen)
@@ -39,6 +40,30 @@ void hub_close(struct hub *h)
 	hub_shares_close(h->shares);
 	hub_registry_close(h->reg);
 	free(h);
+}
+
+void hub_check_low_water(struct hub *h)
+{
+	size_t n = hub_registry_count(h->reg);
+
+	for (size_t i = 0; i < n; i++) {
+		struct hub_client *c = hub_registry_get(h->reg, i);
+		struct psrd_info tx, rx;
+		bool low, warn;
+
+		psrd_stream_info(c->h2c, &tx);
+		psrd_stream_info(c->c2h, &rx);
+		low = tx.remaining < h->cfg.low_water || rx.remaining < h->cfg.low_water;
+		pthread_mutex_lock(&c->lock);
+		warn = low && !c->low_warned;
+		c->low_warned = low;
+		pthread_mutex_unlock(&c->lock);
+		if (warn)
+			log_warn("client %s: PSRD low: %llu bytes left hub->client, %llu client->hub "
+			         "(low_water %llu); import a new bundle", c->name,
+			         (unsigned long long)tx.remaining, (unsigned long long)rx.remaining,
+			         (unsigned long long)h->cfg.low_water);
+	}
 }
 
 #ifdef DSKE_TEST_FAULTS

@@ -26,6 +26,8 @@ struct hub {
 /* Open registry and share store for cfg (copied). err: a message for the operator. */
 int hub_open(const struct hub_config *cfg, struct hub **ret, char *err, size_t errlen);
 void hub_close(struct hub *h);           /* NULL-safe */
+/* Log a warning once per client when a stream falls below low_water (again after a refill). */
+void hub_check_low_water(struct hub *h);
 #ifdef DSKE_TEST_FAULTS
 /* Turn on the test-only share corruption (consistent per hub name). */
 void hub_set_fault_corrupt(struct hub *h);

@@ -31,6 +31,7 @@ struct hub_client {
 	uint64_t frames, bad_tags, replays, conflicts, errors;
 	uint64_t bad_window_start, bad_window_count, bad_logged_count, bad_last_log;
 	char last_error[128];
+	bool low_warned;                  /* a low-water warning was logged (re-armed above it) */
 };
 
 struct hub_registry;

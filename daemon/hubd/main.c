@@ -153,6 +153,7 @@ static int run(const struct hub_config *cfg, bool fault_corrupt)
 	}
 	log_notice("hub %s listening on %s (port %u), control socket %s", cfg->name, cfg->listen,
 	           h->port, cfg->control_socket);
+	hub_check_low_water(h);
 	sdnotify_ready();
 	for (;;) {
 		struct timespec ts = { SWEEP_INTERVAL_S, 0 };
@@ -164,6 +165,7 @@ static int run(const struct hub_config *cfg, bool fault_corrupt)
 			log_info("SIGHUP: nothing to reload (restart to apply configuration changes)");
 			continue;
 		}
+		hub_check_low_water(h);
 		r = hub_shares_sweep(h->shares, hub_shares_now(), &expired);
 		if (r < 0)
 			log_msg(LOG_LVL_ERR, r, "share store sweep");
