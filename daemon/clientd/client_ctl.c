@@ -9,6 +9,7 @@
 
 #include "clientd/client_ctl.h"
 #include "clientd/engine.h"
+#include "clientd/etsi.h"
 #include "common/ctl.h"
 #include "common/log.h"
 
@@ -43,10 +44,8 @@ json_t *client_status_json(struct keysvc *ks)
 		pthread_mutex_lock(&ks->lock);
 		bool synced = h->synced;
 		uint64_t faults = h->faults, bad = h->bad_answers, ref = h->refusals;
-		if (!err[0] || !up)
-			;
-		else
-			err[0] = '\0';
+		if (up)
+			err[0] = '\0';   /* reachable: show the engine's last complaint instead */
 		if (!err[0] && h->last_error[0])
 			snprintf(err, sizeof(err), "%s", h->last_error);
 		pthread_mutex_unlock(&ks->lock);
@@ -146,8 +145,21 @@ static const struct ctl_route routes[] = {
 	{ "POST", "/v1/import", true, h_import },
 };
 
-int client_ctl_start(struct keysvc *ks, struct ctl **ret)
+static struct etsi *ctl_etsi;   /* one daemon per process */
+
+static enum MHD_Result h_etsi(void *cls, struct httpd_request *req)
 {
-	return ctl_start(ks->cfg->control_socket, routes, sizeof(routes) / sizeof(routes[0]),
-	                 0, ks, ret);
+	keysvc_thread_iface("control");
+	return etsi_control_handle(ctl_etsi, req);
+}
+
+static const struct ctl_raw_route raw_routes[] = {
+	{ "/api/v1/keys/", h_etsi },
+};
+
+int client_ctl_start(struct keysvc *ks, struct etsi *etsi, struct ctl **ret)
+{
+	ctl_etsi = etsi;
+	return ctl_start_raw(ks->cfg->control_socket, routes, sizeof(routes) / sizeof(routes[0]),
+	                     raw_routes, sizeof(raw_routes) / sizeof(raw_routes[0]), 0, ks, ret);
 }

@@ -23,7 +23,7 @@ void keysvc_thread_iface(const char *iface)
 
 static const char *iface_name(void)
 {
-	return thread_iface ? thread_iface : "api";
+	return thread_iface ? thread_iface : "etsi";
 }
 
 uint64_t ks_now_s(void)

@@ -64,7 +64,7 @@ int keysvc_get_keys_with_ids(struct keysvc *ks, const char *caller_sae, const ch
 
 /* Front ends: name the interface of the calls made on this thread, for the delivery audit log
  * ("etsi-unix", "etsi-https", "etsi-http", "control", "keyring", "ppk"; a static string).
- * Default "api". */
+ * Default "etsi". */
 void keysvc_thread_iface(const char *iface);
 
 /* Is sae a local SAE of this client (configured)? */

@@ -16,13 +16,6 @@
 #include "clientd/client_ctl.h"
 #include "clientd/engine.h"
 #include "clientd/etsi.h"
-/* The ETSI 014 front end (daemon/clientd/etsi_*.c) is written by another helper: wired in as soon
- * as its sources are in the tree. TODO(clientd): make this unconditional once etsi landed. */
-#if __has_include("clientd/etsi_internal.h")
-#define HAVE_ETSI 1
-#else
-#define HAVE_ETSI 0
-#endif
 #include "common/ctl.h"
 #include "common/log.h"
 #include "common/sdnotify.h"
@@ -107,7 +100,6 @@ static int do_import(struct keysvc *ks, char **files, int nfiles)
 	return failed ? 1 : 0;
 }
 
-#if HAVE_ETSI
 static int start_etsi(struct client_config *c, struct keysvc *ks, struct etsi **ret)
 {
 	struct etsi_sae saes[CC_MAX_SAES];
@@ -131,16 +123,6 @@ static int start_etsi(struct client_config *c, struct keysvc *ks, struct etsi **
 	                                  .max_keys_per_request = c->max_keys_per_request };
 	return etsi_start(&ec, ks, ret);
 }
-#else
-static int start_etsi(struct client_config *c, struct keysvc *ks, struct etsi **ret)
-{
-	if (c->etsi.unix_socket[0] || c->etsi.https[0] || c->etsi.insecure_http[0])
-		log_warn("this build has no ETSI 014 front end yet: [etsi] ignored");
-	*ret = NULL;
-	return 0;
-}
-#define etsi_stop(e) ((void)(e))
-#endif
 
 int main(int argc, char **argv)
 {
@@ -226,13 +208,13 @@ int main(int argc, char **argv)
 	         cfg->name, cfg->nhubs, cfg->k, rng_source_name());
 	if (keysvc_start(ks, 2 * cfg->hub_timeout_ms) < 0)
 		goto out;
-	r = client_ctl_start(ks, &ctl);
+	if (start_etsi(cfg, ks, &etsi) < 0)
+		goto out;   /* etsi_start logged why */
+	r = client_ctl_start(ks, etsi, &ctl);
 	if (r < 0) {
 		(void)log_error_errno(r, "cannot serve the control socket %s", cfg->control_socket);
 		goto out;
 	}
-	if (start_etsi(cfg, ks, &etsi) < 0)
-		goto out;   /* etsi_start logged why */
 	sdnotify_ready();
 	log_notice("ready: %u of %u hubs synchronised; control socket %s%s%s", hubset_synced_count(ks),
 	           cfg->nhubs, cfg->control_socket, cfg->etsi.unix_socket[0] ? ", ETSI socket " : "",
@@ -251,8 +233,8 @@ int main(int argc, char **argv)
 	sdnotify_stopping();
 	rc = 0;
 out:
-	etsi_stop(etsi);
 	ctl_stop(ctl);
+	etsi_stop(etsi);
 	keysvc_close(ks);
 	if (lockfd >= 0)
 		close(lockfd);
