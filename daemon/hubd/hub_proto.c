@@ -221,12 +221,13 @@ static void do_share_put(struct req *q, struct hub_answer *ans)
 	for (unsigned i = 0; i < m.count; i++) {
 		struct wire_key_meta *km = &m.keys[i];
 		size_t slen = wire_share_len(km);
+		uint64_t req_expiry = km->expiry;
 		uint8_t st = put_check(q, km);
 		char id[37];
 
 		memcpy(sl.entries[i].key_id, km->key_id, DSKE_KEY_ID_LEN);
 		if (st == WIRE_ST_OK) {
-			r = hub_shares_put(q->h->shares, km, buf + off, slen, q->now, &st);
+			r = hub_shares_put(q->h->shares, km, req_expiry, buf + off, slen, q->now, &st);
 			if (r < 0) {
 				log_error("client %s: cannot store share: %s", q->c->name, strerror(-r));
 				seal_error(q, WIRE_ERR_INTERNAL, "hub storage error", ans);

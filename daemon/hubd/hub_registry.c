@@ -359,6 +359,12 @@ int hub_registry_import(struct hub_registry *r, const uint8_t *buf, size_t len,
 		         "import the hub half here", b.hub, b.client);
 		return -EINVAL;
 	}
+	if (b.client[0] == '.') {
+		/* "." and ".." are valid KME names but not usable as the client's directory */
+		snprintf(err, errlen, "client name \"%s\" cannot be registered (it starts with a dot)",
+		         b.client);
+		return -EINVAL;
+	}
 	if (strcmp(b.hub, r->hub) != 0) {
 		snprintf(err, errlen, "bundle is for hub %s, this is hub %s", b.hub, r->hub);
 		return -EINVAL;

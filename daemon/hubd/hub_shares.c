@@ -244,18 +244,18 @@ void hub_shares_close(struct hub_shares *s)
 
 /* ------------------------------------------------------------------ operations */
 
-static bool meta_same(const struct ent *e, const struct wire_key_meta *m)
+static bool meta_same(const struct ent *e, const struct wire_key_meta *m, uint64_t req_expiry)
 {
 	const struct wire_key_meta *a = &e->meta;
 
 	return !strcmp(a->init_kme, m->init_kme) && !strcmp(a->init_sae, m->init_sae) &&
 	       !strcmp(a->resp_kme, m->resp_kme) && !strcmp(a->resp_sae, m->resp_sae) &&
 	       a->n == m->n && a->k == m->k && a->x == m->x && a->codec == m->codec &&
-	       a->key_len == m->key_len && e->req_expiry == m->expiry;
+	       a->key_len == m->key_len && e->req_expiry == req_expiry;
 }
 
-int hub_shares_put(struct hub_shares *s, const struct wire_key_meta *m, const uint8_t *share,
-                   size_t share_len, uint64_t now, uint8_t *ret_status)
+int hub_shares_put(struct hub_shares *s, const struct wire_key_meta *m, uint64_t req_expiry,
+                   const uint8_t *share, size_t share_len, uint64_t now, uint8_t *ret_status)
 {
 	struct ent *e, *old;
 	struct wbuf *w = NULL;
@@ -267,7 +267,7 @@ int hub_shares_put(struct hub_shares *s, const struct wire_key_meta *m, const ui
 	pthread_mutex_lock(&s->lock);
 	old = shares_find(s, m->key_id);
 	if (old) {
-		bool same = meta_same(old, m) && old->share_len == share_len;
+		bool same = meta_same(old, m, req_expiry) && old->share_len == share_len;
 		if (same && old->state == ST_PENDING) {
 			cmp = malloc(share_len);
 			if (!cmp) {
@@ -295,7 +295,7 @@ int hub_shares_put(struct hub_shares *s, const struct wire_key_meta *m, const ui
 		goto out;
 	}
 	e->meta = *m;
-	e->req_expiry = m->expiry;
+	e->req_expiry = req_expiry;
 	e->seq = s->next_seq;
 	e->put_time = now;
 	e->share_len = (uint16_t)share_len;

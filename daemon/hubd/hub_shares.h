@@ -43,12 +43,13 @@ struct hub_shares_stats {
 int hub_shares_open(const char *dir, uint64_t max_shares, uint64_t now, struct hub_shares **ret);
 void hub_shares_close(struct hub_shares *s);     /* NULL-safe */
 
-/* SHARE_PUT for one key: m->init_kme is the posting client; m->expiry already bounded by the
- * caller. *ret_status: OK (stored), ALREADY (same client, same metadata, same share, or the
- * same metadata of a released/expired one), DUPLICATE (key ID taken otherwise), FULL.
+/* SHARE_PUT for one key: m->init_kme is the posting client; m->expiry the effective expiry
+ * (bounded by the caller), req_expiry the expiry the initiator asked for (compared for ALREADY).
+ * *ret_status: OK (stored), ALREADY (same client, same metadata, same share, or the same
+ * metadata of a released/expired one), DUPLICATE (key ID taken otherwise), FULL.
  * Not durable until hub_shares_commit(). 0 or -errno (I/O; nothing stored). */
-int hub_shares_put(struct hub_shares *s, const struct wire_key_meta *m, const uint8_t *share,
-                   size_t share_len, uint64_t now, uint8_t *ret_status);
+int hub_shares_put(struct hub_shares *s, const struct wire_key_meta *m, uint64_t req_expiry,
+                   const uint8_t *share, size_t share_len, uint64_t now, uint8_t *ret_status);
 
 /* SHARE_GET for one ref by client: *ret_status OK (share copied to share_out, metadata to
  * *ret_meta, delivery counted), UNKNOWN (no pending share), FORBIDDEN (not this client's, SAE

@@ -616,6 +616,62 @@ static void test_long_poll(void **state)
 	free(a.s.frame);
 }
 
+static int import_one(const char *hubname, const char *client, enum bundle_role role, uint32_t block,
+                      uint64_t start, struct hub_import_result *res, char *err, size_t errlen)
+{
+	struct bundle b = { 0 };
+	uint8_t data[2 * 4096], *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	randombytes_buf(data, sizeof(data));
+	strcpy(b.hub, hubname);
+	b.hub_index = 2;
+	strcpy(b.hub_url, "http://127.0.0.1:1");
+	strcpy(b.client, client);
+	b.sae_count = 1;
+	strcpy(b.saes[0], "x_sae");
+	b.block_id = block;
+	b.c2h_start = b.h2c_start = start;
+	b.c2h_len = b.h2c_len = 4096;
+	strcpy(b.source, "test");
+	b.c2h = data;
+	b.h2c = data + 4096;
+	b.role = role;
+	assert_int_equal(bundle_format(&b, &buf, &len), 0);
+	r = hub_registry_import(hub->reg, buf, len, res, err, errlen);
+	free(buf);
+	return r;
+}
+
+static void test_imports(void **state)
+{
+	struct hub_import_result res;
+	struct psrd_info info;
+	char err[256];
+
+	assert_int_equal(import_one("hub1", "..", BUNDLE_FOR_HUB, 1, 0, &res, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "starts with a dot"));
+	assert_int_equal(import_one("hub2", "carol", BUNDLE_FOR_HUB, 1, 0, &res, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "bundle is for hub hub2, this is hub hub1");
+	assert_int_equal(import_one("hub1", "carol", BUNDLE_FOR_CLIENT, 1, 0, &res, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "client half"));
+	assert_null(hub_registry_find(hub->reg, "carol"));
+	assert_int_equal(import_one("hub1", "carol", BUNDLE_FOR_HUB, 1, 0, &res, err, sizeof(err)), 0);
+	assert_true(res.new_client);
+	assert_non_null(hub_registry_find(hub->reg, "carol"));
+	/* a block out of order is refused; the next block extends the streams */
+	assert_int_equal(import_one("hub1", "carol", BUNDLE_FOR_HUB, 3, 8192, &res, err, sizeof(err)), -EINVAL);
+	assert_int_equal(import_one("hub1", "carol", BUNDLE_FOR_HUB, 2, 4096, &res, err, sizeof(err)), 0);
+	assert_false(res.new_client);
+	assert_false(res.already);
+	psrd_stream_info(hub_registry_find(hub->reg, "carol")->c2h, &info);
+	assert_int_equal(info.end, 8192);
+	assert_int_equal(info.last_block_id, 2);
+	assert_int_equal(import_one("hub1", "carol", BUNDLE_FOR_HUB, 1, 0, &res, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "older"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -626,6 +682,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_poll, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_imports, setup, teardown),
 	};
 	if (sodium_init() < 0)
 		return 1;

@@ -118,7 +118,7 @@ static void test_durable_and_wipe(void **state)
 
 	meta_init(&m, 1, "alice", "bob");
 	share_init(share, 1);
-	assert_int_equal(hub_shares_put(s, &m, share, 64, NOW, &status), 0);
+	assert_int_equal(hub_shares_put(s, &m, m.expiry, share, 64, NOW, &status), 0);
 	assert_int_equal(status, WIRE_ST_OK);
 	/* not durable yet: not delivered */
 	assert_int_equal(deliver(s, &m, "bob", 4, out), WIRE_ST_UNKNOWN);
@@ -153,10 +153,10 @@ static void test_durable_and_wipe(void **state)
 	assert_int_equal(st.stored, 0);
 	assert_int_equal(st.released, 1);
 	/* a released key ID is never stored again; the same client and metadata is ALREADY */
-	assert_int_equal(hub_shares_put(s, &m, share, 64, NOW, &status), 0);
+	assert_int_equal(hub_shares_put(s, &m, m.expiry, share, 64, NOW, &status), 0);
 	assert_int_equal(status, WIRE_ST_ALREADY);
 	strcpy(m.init_kme, "carol");
-	assert_int_equal(hub_shares_put(s, &m, share, 64, NOW, &status), 0);
+	assert_int_equal(hub_shares_put(s, &m, m.expiry, share, 64, NOW, &status), 0);
 	assert_int_equal(status, WIRE_ST_DUPLICATE);
 	assert_false(on_disk(share));
 	hub_shares_close(s);
@@ -171,19 +171,26 @@ static void test_duplicates(void **state)
 	meta_init(&m, 2, "alice", "bob");
 	share_init(share, 2);
 	share_init(other, 3);
-	assert_int_equal(hub_shares_put(s, &m, share, 64, NOW, &status), 0);
+	assert_int_equal(hub_shares_put(s, &m, m.expiry, share, 64, NOW, &status), 0);
 	assert_int_equal(status, WIRE_ST_OK);
-	assert_int_equal(hub_shares_put(s, &m, share, 64, NOW, &status), 0);
+	assert_int_equal(hub_shares_put(s, &m, m.expiry, share, 64, NOW, &status), 0);
 	assert_int_equal(status, WIRE_ST_ALREADY);
-	assert_int_equal(hub_shares_put(s, &m, other, 64, NOW, &status), 0);
+	assert_int_equal(hub_shares_put(s, &m, m.expiry, other, 64, NOW, &status), 0);
+	assert_int_equal(status, WIRE_ST_DUPLICATE);
+	/* a retry whose effective expiry was clamped differently is still the same request */
+	m2 = m;
+	m2.expiry = m.expiry - 7;
+	assert_int_equal(hub_shares_put(s, &m2, m.expiry, share, 64, NOW + 7, &status), 0);
+	assert_int_equal(status, WIRE_ST_ALREADY);
+	assert_int_equal(hub_shares_put(s, &m2, m.expiry + 1, share, 64, NOW + 7, &status), 0);
 	assert_int_equal(status, WIRE_ST_DUPLICATE);
 	m2 = m;
 	strcpy(m2.init_kme, "mallory");
-	assert_int_equal(hub_shares_put(s, &m2, share, 64, NOW, &status), 0);
+	assert_int_equal(hub_shares_put(s, &m2, m2.expiry, share, 64, NOW, &status), 0);
 	assert_int_equal(status, WIRE_ST_DUPLICATE);
 	m2 = m;
 	m2.k = 3;
-	assert_int_equal(hub_shares_put(s, &m2, share, 64, NOW, &status), 0);
+	assert_int_equal(hub_shares_put(s, &m2, m2.expiry, share, 64, NOW, &status), 0);
 	assert_int_equal(status, WIRE_ST_DUPLICATE);
 	assert_int_equal(hub_shares_commit(s), 0);
 	/* never overwritten */
@@ -201,7 +208,7 @@ static void test_deliveries_and_access(void **state)
 
 	meta_init(&m, 4, "alice", "bob");
 	share_init(share, 4);
-	assert_int_equal(hub_shares_put(s, &m, share, 64, NOW, &status), 0);
+	assert_int_equal(hub_shares_put(s, &m, m.expiry, share, 64, NOW, &status), 0);
 	assert_int_equal(hub_shares_commit(s), 0);
 	assert_int_equal(deliver(s, &m, "alice", 1, out), WIRE_ST_FORBIDDEN);   /* not the responder */
 	wrong = m;
@@ -232,8 +239,8 @@ static void test_expiry(void **state)
 	meta_init(&m2, 6, "alice", "bob");
 	share_init(share, 5);
 	share_init(share2, 6);
-	assert_int_equal(hub_shares_put(s, &m, share, 64, NOW, &status), 0);
-	assert_int_equal(hub_shares_put(s, &m2, share2, 64, NOW, &status), 0);
+	assert_int_equal(hub_shares_put(s, &m, m.expiry, share, 64, NOW, &status), 0);
+	assert_int_equal(hub_shares_put(s, &m2, m2.expiry, share2, 64, NOW, &status), 0);
 	assert_int_equal(hub_shares_commit(s), 0);
 	assert_int_equal(hub_shares_sweep(s, NOW + 5, &expired), 0);
 	assert_int_equal(expired, 0);
@@ -267,7 +274,7 @@ static void test_list_and_full(void **state)
 	for (uint8_t i = 0; i < 4; i++) {
 		meta_init(&m, (uint8_t)(10 + i), "alice", i == 1 ? "carol" : "bob");
 		share_init(share, i);
-		assert_int_equal(hub_shares_put(s, &m, share, 64, NOW, &status), 0);
+		assert_int_equal(hub_shares_put(s, &m, m.expiry, share, 64, NOW, &status), 0);
 		assert_int_equal(status, i < 3 ? WIRE_ST_OK : WIRE_ST_FULL);
 	}
 	hub_shares_list(s, "bob", 0, 8, e, &n, &next);
@@ -309,10 +316,10 @@ static void test_torn_tail(void **state)
 
 	meta_init(&m, 20, "alice", "bob");
 	share_init(share, 20);
-	assert_int_equal(hub_shares_put(s, &m, share, 64, NOW, &status), 0);
+	assert_int_equal(hub_shares_put(s, &m, m.expiry, share, 64, NOW, &status), 0);
 	meta_init(&m, 21, "alice", "bob");
 	share_init(share, 21);
-	assert_int_equal(hub_shares_put(s, &m, share, 64, NOW, &status), 0);
+	assert_int_equal(hub_shares_put(s, &m, m.expiry, share, 64, NOW, &status), 0);
 	assert_int_equal(hub_shares_commit(s), 0);
 	hub_shares_close(s);
 	/* cut the second record in half: a crash mid-append */
@@ -332,7 +339,7 @@ static void test_torn_tail(void **state)
 	assert_memory_equal(out, share, 64);
 	/* appending after the cut works and survives */
 	meta_init(&m, 22, "alice", "bob");
-	assert_int_equal(hub_shares_put(s, &m, share, 64, NOW, &status), 0);
+	assert_int_equal(hub_shares_put(s, &m, m.expiry, share, 64, NOW, &status), 0);
 	assert_int_equal(hub_shares_commit(s), 0);
 	hub_shares_close(s);
 	s = open_store(100);
@@ -357,7 +364,7 @@ static void test_compaction(void **state)
 		share_init(share, (uint8_t)i);
 		if (i == 777)
 			memcpy(keep, share, 64);
-		assert_int_equal(hub_shares_put(s, &m, share, 64, NOW, &status), 0);
+		assert_int_equal(hub_shares_put(s, &m, m.expiry, share, 64, NOW, &status), 0);
 		assert_int_equal(status, WIRE_ST_OK);
 	}
 	assert_int_equal(hub_shares_commit(s), 0);
