@@ -49,8 +49,9 @@
 #   dskectl ARGS...                        the built dskectl ($DSKE_BIN/dskectl)
 #
 # ETSI GS QKD 014 over a client's unix socket, as the SAE's uid (setpriv for uid != 0).
-# Each sets ETSI_CODE (HTTP status) and ETSI_BODY (response body), prints the body, and
-# returns 0 iff the status is 200:
+# Each sets ETSI_CODE (HTTP status, 000 if no answer) and ETSI_BODY (the response body, or
+# curl's error), prints nothing (keys stay out of test logs; call them directly, not in $(...)),
+# and returns 0 iff the status is 200:
 #   etsi CLIENT SAE METHOD PATH [JSON_BODY]      any request, PATH below /api/v1/keys/
 #   etsi_status CLIENT SAE SLAVE                 Get status
 #   etsi_get_key CLIENT SAE SLAVE [NUMBER] [SIZE]        Get key (GET with query)
@@ -222,7 +223,6 @@ etsi() {
 	lib_split "$out"
 	ETSI_CODE=$LIB_CODE
 	ETSI_BODY=$LIB_BODY
-	printf '%s\n' "$ETSI_BODY"
 	[ "$ETSI_CODE" = 200 ]
 }
 
@@ -235,7 +235,6 @@ etsi_https() {
 	lib_split "$out"
 	ETSI_CODE=$LIB_CODE
 	ETSI_BODY=$LIB_BODY
-	printf '%s\n' "$ETSI_BODY"
 	[ "$ETSI_CODE" = 200 ]
 }
 
