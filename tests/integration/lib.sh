@@ -23,6 +23,8 @@
 # Waiting (never a bare sleep)
 #   wait_for [-t SEC] CMD...   run CMD every 20 ms until it succeeds; 1 after SEC (default 10)
 #   pid_gone PID               true once PID no longer exists (or is a zombie)
+#   procs_under DIR            PIDs of live processes with an argument inside DIR/ (a lab's
+#                              daemons: --config DIR/node/...)
 #
 # Labs (dske-lab, see dske-lab(1))
 #   lab_start [OPTIONS]   mktemp dir, dske-lab start --dir DIR OPTIONS, source DIR/lab.env;
@@ -141,6 +143,19 @@ wait_for() {
 pid_gone() {
 	[ -e "/proc/$1" ] || return 0
 	[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]
+}
+
+procs_under() {
+	local f pid args a
+	for f in /proc/[0-9]*/cmdline; do
+		pid=${f#/proc/}; pid=${pid%/cmdline}
+		[ "$pid" = "$BASHPID" ] && continue
+		args=()
+		mapfile -d "" args 2>/dev/null < "$f" || continue
+		for a in "${args[@]}"; do
+			if [[ $a == "$1"/* ]]; then pid_gone "$pid" || echo "$pid"; break; fi
+		done
+	done
 }
 
 # ---------------------------------------------------------------- labs
