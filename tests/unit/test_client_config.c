@@ -182,6 +182,58 @@ static void test_missing_file(void **state)
 	free(c);
 }
 
+/* dske-client.conf(5) documents exactly the keys of the table, each in its section */
+static void test_man_page_lists_every_key(void **state)
+{
+	FILE *f = fopen("man/dske-client.conf.5", "r");
+	char line[512], sect[32] = "", doc[128][80];
+	size_t ndoc = 0;
+	bool after_tp = false;
+
+	if (!f)
+		f = fopen("../man/dske-client.conf.5", "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!strncmp(line, ".SH ", 4)) {
+			sect[0] = '\0';
+			if (!strncmp(line, ".SH \"[", 6))
+				sscanf(line + 6, "%31[a-z]", sect);
+			after_tp = false;
+			continue;
+		}
+		if (after_tp && sect[0] && (!strncmp(line, ".B ", 3) || !strncmp(line, ".BR ", 4)) &&
+		    ndoc < 128) {
+			char key[64] = "";
+			sscanf(line + (line[2] == 'R' ? 4 : 3), "%63[a-z_]", key);
+			snprintf(doc[ndoc++], sizeof(doc[0]), "%s.%s", sect, key);
+		}
+		after_tp = !strcmp(line, ".TP");
+	}
+	fclose(f);
+	assert_int_equal(ndoc, client_config_nkeys);
+	for (size_t i = 0; i < client_config_nkeys; i++) {
+		char want[80];
+		bool found = false;
+		snprintf(want, sizeof(want), "%s.%s", client_config_keys[i].section, client_config_keys[i].key);
+		for (size_t j = 0; j < ndoc; j++)
+			found |= !strcmp(doc[j], want);
+		if (!found)
+			fail_msg("%s is not documented in dske-client.conf(5)", want);
+	}
+	for (size_t j = 0; j < ndoc; j++) {
+		bool found = false;
+		for (size_t i = 0; i < client_config_nkeys; i++) {
+			char have[80];
+			snprintf(have, sizeof(have), "%s.%s", client_config_keys[i].section,
+			         client_config_keys[i].key);
+			found |= !strcmp(doc[j], have);
+		}
+		if (!found)
+			fail_msg("dske-client.conf(5) documents %s, which the parser does not know", doc[j]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +241,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_man_page_lists_every_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
