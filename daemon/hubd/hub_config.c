@@ -16,7 +16,7 @@ const struct cfg_key hub_config_keys[] = {
 	{ "hub", false, "listen", CFG_HOSTPORT, 0, 0, HK_LISTEN },
 	{ "hub", false, "state_dir", CFG_PATH, 0, 0, HK_STATE_DIR },
 	{ "hub", false, "control_socket", CFG_PATH, 0, 0, HK_CONTROL_SOCKET },
-	{ "hub", false, "max_frame", CFG_SIZE, 4096, 64u << 20, HK_MAX_FRAME },
+	{ "hub", false, "max_frame", CFG_SIZE, 4096, WIRE_FRAME_MAX_DEFAULT, HK_MAX_FRAME },
 	{ "hub", false, "share_ttl", CFG_DURATION, 1000, 30ull * 24 * 3600 * 1000, HK_SHARE_TTL },
 	{ "hub", false, "max_shares", CFG_UINT, 1, 100000000, HK_MAX_SHARES },
 	{ "hub", false, "max_redeliveries", CFG_UINT, 0, 1000, HK_MAX_REDELIVERIES },

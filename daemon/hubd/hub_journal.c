@@ -398,6 +398,7 @@ int journal_compact(struct hub_shares *s)
 			e->rec_end = 0;
 		}
 	s->synced = nend;
+	s->compact_base = nend;
 	s->st.journal_bytes = nend;
 	/* the old file held copies of the pending shares: zero it before letting it go */
 	if (fstat(ofd, &st) == 0) {

@@ -132,6 +132,19 @@ static void unlist(struct hub_shares *s, struct ent *e)
 	s->live_bytes -= J_HDR + J_SUM + 200 + e->share_len;
 }
 
+static void tomb_unlink(struct hub_shares *s, struct ent *e)
+{
+	if (e->lprev)
+		e->lprev->lnext = e->lnext;
+	else if (s->tomb_head == e)
+		s->tomb_head = e->lnext;
+	if (e->lnext)
+		e->lnext->lprev = e->lprev;
+	else if (s->tomb_tail == e)
+		s->tomb_tail = e->lprev;
+	e->lprev = e->lnext = NULL;
+}
+
 void shares_remove(struct hub_shares *s, struct ent *e)
 {
 	struct ent **pp = &s->buckets[bucket_of(s, e->meta.key_id)];
@@ -140,7 +153,10 @@ void shares_remove(struct hub_shares *s, struct ent *e)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = e->hnext;
-	unlist(s, e);
+	if (e->state == ST_PENDING)
+		unlist(s, e);
+	else
+		tomb_unlink(s, e);
 	if (e->state == ST_RELEASED)
 		s->st.released--;
 	else if (e->state == ST_EXPIRED)
@@ -162,6 +178,16 @@ void shares_tombstone(struct hub_shares *s, struct ent *e, uint8_t state, uint64
 		s->st.expired++;
 		s->st.expired_total++;
 	}
+	e->lprev = s->tomb_tail;
+	e->lnext = NULL;
+	if (s->tomb_tail)
+		s->tomb_tail->lnext = e;
+	else
+		s->tomb_head = e;
+	s->tomb_tail = e;
+	/* bounded memory: the oldest tombstones go first */
+	while (s->st.released + s->st.expired > s->max_shares && s->tomb_head && s->tomb_head != e)
+		shares_remove(s, s->tomb_head);
 }
 
 int hub_shares_open(const char *dir, uint64_t max_shares, uint64_t now, struct hub_shares **ret)
@@ -559,7 +585,9 @@ int hub_shares_sweep(struct hub_shares *s, uint64_t now, uint64_t *ret_expired)
 			}
 		}
 	r = commit_locked(s);
-	if (r == 0 && s->end > J_COMPACT_MIN && s->live_bytes * 4 < s->end && !s->syncing)
+	/* mostly dead, and grown to twice its size since the last rewrite (tombstones are kept) */
+	if (r == 0 && s->end > J_COMPACT_MIN && s->end > 2 * s->compact_base &&
+	    s->live_bytes * 4 < s->end && !s->syncing)
 		r = journal_compact(s);
 out:
 	pthread_mutex_unlock(&s->lock);

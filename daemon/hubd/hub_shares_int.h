@@ -35,7 +35,8 @@ struct ent {
 	uint8_t state;
 	uint8_t share_hash[32];
 	struct ent *hnext;
-	struct ent *lprev, *lnext;      /* per-responder pending list, seq order */
+	struct ent *lprev, *lnext;      /* pending: the responder's list, seq order;
+	                                 * tombstone: the store's tombstone list, oldest first */
 	struct resp *resp;
 };
 
@@ -52,11 +53,13 @@ struct hub_shares {
 	char *dir;
 	int fd;
 	uint64_t end, synced, live_bytes;
+	uint64_t compact_base;          /* journal size after the last compaction */
 	bool syncing, stopping;
 	uint64_t max_shares, next_seq;
 	struct ent **buckets;
 	size_t nbuckets, nents;
 	struct resp *resps;
+	struct ent *tomb_head, *tomb_tail;   /* at most max_shares tombstones */
 	struct hub_shares_stats st;
 };
 

@@ -399,6 +399,37 @@ static void test_compaction(void **state)
 	hub_shares_close(s);
 }
 
+static void test_tombstone_cap(void **state)
+{
+	struct hub_shares *s = open_store(2);
+	struct hub_shares_stats st;
+	struct wire_key_meta m[4];
+	uint8_t share[64], status;
+
+	for (uint8_t i = 0; i < 4; i++) {
+		meta_init(&m[i], (uint8_t)(30 + i), "alice", "bob");
+		share_init(share, i);
+		assert_int_equal(hub_shares_put(s, &m[i], m[i].expiry, share, 64, NOW, &status), 0);
+		assert_int_equal(status, WIRE_ST_OK);
+		assert_int_equal(hub_shares_release(s, m[i].key_id, "bob", NOW + i, &status), 0);
+		assert_int_equal(status, WIRE_ST_OK);
+	}
+	hub_shares_get_stats(s, &st);
+	assert_int_equal(st.released, 2);             /* at most max_shares tombstones */
+	assert_int_equal(st.released_total, 4);
+	assert_int_equal(hub_shares_status(s, m[0].key_id, "alice"), WIRE_ST_UNKNOWN);
+	assert_int_equal(hub_shares_status(s, m[1].key_id, "alice"), WIRE_ST_UNKNOWN);
+	assert_int_equal(hub_shares_status(s, m[2].key_id, "alice"), WIRE_ST_RELEASED);
+	assert_int_equal(hub_shares_status(s, m[3].key_id, "alice"), WIRE_ST_RELEASED);
+	assert_int_equal(hub_shares_commit(s), 0);
+	hub_shares_close(s);
+	s = open_store(2);
+	hub_shares_get_stats(s, &st);
+	assert_int_equal(st.released, 2);
+	assert_int_equal(hub_shares_status(s, m[3].key_id, "alice"), WIRE_ST_RELEASED);
+	hub_shares_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -409,6 +440,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_list_and_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compaction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tombstone_cap, setup, teardown),
 	};
 	if (sodium_init() < 0)
 		return 1;
