@@ -7,7 +7,7 @@
 set -u
 NH=${NH:-5}
 BIN=${DSKE_BIN:-$PWD/build/bin}
-tmp=$(mktemp -d /tmp/dske-clientlab.XXXXXX)
+tmp=$(mktemp -d "${LAB_TMPDIR:-/tmp}/dske-clientlab.XXXXXX")
 chmod 755 "$tmp"
 pids=()
 cleanup() {
