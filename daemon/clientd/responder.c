@@ -23,7 +23,6 @@
 #include "core/reconstruct.h"
 
 #define SHARE_SLOT (AMD_KEY_MAX + AMD_OVERHEAD)
-#define DEMAND_RETRY_MS 100
 #define PEND_IDLE_MS (120 * 1000)     /* forget a key no hub lists any more after this */
 
 struct pmeta {
@@ -40,7 +39,7 @@ struct pend {
 	uint64_t created_ms, expiry_s;
 	uint32_t listed, inflight, got, nack;   /* bit i = hub i */
 	bool demanded, want_all;
-	uint64_t demand_until, retry_at;
+	uint64_t demand_until;
 	struct pmeta *meta;                     /* n entries, valid where got */
 	uint8_t *shares;                        /* sodium_malloc(n * SHARE_SLOT) */
 	struct pend *prev, *next;
@@ -560,12 +559,8 @@ static uint32_t synced_mask(struct keysvc *ks)
 static uint32_t ask_mask(struct responder *r, struct pend *p, uint32_t synced, uint64_t now)
 {
 	unsigned k = r->ks->cfg->k;
-	if (p->demanded && now >= p->retry_at) {
-		p->nack = 0;
-		p->retry_at = now + DEMAND_RETRY_MS;
-	}
 	uint32_t base;
-	if (p->demanded || p->want_all)
+	if (p->want_all)
 		base = synced;
 	else if ((unsigned)__builtin_popcount(p->listed | p->got) >= k)
 		base = p->listed;
@@ -606,14 +601,13 @@ static void *fetcher_main(void *arg)
 		uint64_t now = hc_now_ms();
 		uint32_t synced = synced_mask(ks);
 		struct fetch_ctx *fc = NULL;
-		bool any = false, demanded = false;
+		bool any = false;
 
 		if (now > last_hk + 1000) {
 			housekeeping(r, now);
 			last_hk = now;
 		}
 		for (struct pend *p = r->head; p; p = p->next) {
-			demanded |= p->demanded;
 			uint32_t m = ask_mask(r, p, synced, now);
 			if (!m)
 				continue;
@@ -638,7 +632,7 @@ static void *fetcher_main(void *arg)
 				free(fc);
 			struct timespec ts;
 			clock_gettime(CLOCK_MONOTONIC, &ts);
-			uint64_t wait = demanded ? DEMAND_RETRY_MS / 2 : 1000;
+			uint64_t wait = 1000;
 			ts.tv_nsec += (long)(wait % 1000) * 1000000;
 			ts.tv_sec += (time_t)(wait / 1000) + ts.tv_nsec / 1000000000;
 			ts.tv_nsec %= 1000000000;
@@ -791,6 +785,12 @@ static void note_listed(struct responder *r, unsigned hub, const struct wire_sha
 			p = pend_new(r, e->key_id, e->init_sae, e->resp_sae, e->expiry);
 		if (!p)
 			continue;
+		if (!p->listed) {
+			/* the hubs' view of the SAE pair replaces a guess from a Get key with key IDs */
+			snprintf(p->init_sae, sizeof(p->init_sae), "%s", e->init_sae);
+			snprintf(p->resp_sae, sizeof(p->resp_sae), "%s", e->resp_sae);
+			p->nack = 0;
+		}
 		p->listed |= 1u << hub;
 		p->nack &= ~(1u << hub);
 	}
@@ -1040,18 +1040,16 @@ int responder_demand(struct responder *r, const uint8_t (*ids)[DSKE_KEY_ID_LEN],
 				continue;
 			all = false;
 			struct pend *p = pend_find(r, ids[j]);
-			if (!p)
+			if (!p) {
+				/* not listed (yet): ask every hub once with the caller's SAE pair (the
+				 * hubs check it); after that, listings trigger the fetches */
 				p = pend_new(r, ids[j], master, slave, 0);
-			if (!p)
-				continue;
-			if (!p->demanded) {
-				/* ask with the SAE pair of the caller: the hubs check it */
-				snprintf(p->init_sae, sizeof(p->init_sae), "%s", master);
-				snprintf(p->resp_sae, sizeof(p->resp_sae), "%s", slave);
-				p->demanded = true;
-				p->retry_at = 0;
+				if (!p)
+					continue;
+				p->want_all = true;
 				kicked = true;
 			}
+			p->demanded = true;
 			if (p->demand_until < until_ms)
 				p->demand_until = until_ms;
 		}
