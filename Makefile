@@ -191,8 +191,10 @@ unit: test-build
 ct:
 	$(Q)$(MAKE) --no-print-directory -f tests/ct/ct.mk BUILD=build-ct
 
-man-lint:
+# lint every page; every config key the parsers accept is documented in its .conf(5) page
+man-lint: $(BUILD)/tests/tools/dske-conf-keys all
 	$(Q)tests/man-lint $(MANPAGES)
+	$(Q)tests/man-keys $(BUILD)/tests/tools/dske-conf-keys man $(BUILD)/bin
 
 integration: all test-build
 	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/integration/run
@@ -239,19 +241,32 @@ deps:
 	fi
 
 # ---------------------------------------------------------------- install
+# Daemons and the request-key handler go to SBINDIR, the rest to BINDIR; only what is built.
+# SYSTEMD_UNITS=no leaves out the units and sysusers file (debian/rules: dh installs its own).
+SBIN_PROGS := dske-hubd dske-clientd dske-request-key
+SYSTEMD_UNITS ?= yes
+SYSUSERSDIR ?= $(shell $(PKG_CONFIG) --variable=sysusersdir systemd 2>/dev/null || echo /usr/lib/sysusers.d)
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
-	install -m 755 $(BUILD)/bin/dske-hubd $(BUILD)/bin/dske-clientd \
-		$(BUILD)/bin/dske-request-key $(DESTDIR)$(SBINDIR)/
-	install -m 755 $(BUILD)/bin/dskectl $(BUILD)/bin/dske-psrd $(BUILD)/bin/dske-lab \
-		$(DESTDIR)$(BINDIR)/
-	for m in $(MANPAGES); do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
-	install -d -m 755 $(DESTDIR)$(SYSCONFDIR)/dske $(DESTDIR)$(SYSCONFDIR)/request-key.d
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
+	for b in $(notdir $(BINS) $(SCRIPTS)); do \
+		case " $(SBIN_PROGS) " in *" $$b "*) d=$(SBINDIR);; *) d=$(BINDIR);; esac; \
+		install -m 755 $(BUILD)/bin/$$b $(DESTDIR)$$d/ || exit 1; done
+	for m in $(MANPAGES); do s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s && \
+		install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
+	install -d -m 755 $(DESTDIR)$(SYSCONFDIR)/dske
 	for c in client hub; do [ ! -f daemon/conf/$$c.conf ] || \
-		install -m 640 daemon/conf/$$c.conf $(DESTDIR)$(SYSCONFDIR)/dske/$$c.conf; done
-	[ ! -f keyring/dske.request-key.conf ] || \
-		install -m 644 keyring/dske.request-key.conf $(DESTDIR)$(SYSCONFDIR)/request-key.d/dske.conf
+		install -m 640 daemon/conf/$$c.conf $(DESTDIR)$(SYSCONFDIR)/dske/$$c.conf || exit 1; done
+	[ ! -f keyring/dske.request-key.conf ] || { install -d $(DESTDIR)$(SYSCONFDIR)/request-key.d && \
+		install -m 644 keyring/dske.request-key.conf $(DESTDIR)$(SYSCONFDIR)/request-key.d/dske.conf; }
+ifeq ($(SYSTEMD_UNITS),yes)
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	sed 's|/usr/sbin/|$(SBINDIR)/|g; s| /etc/| $(SYSCONFDIR)/|g' packaging/deb/dske-client.dske-clientd.service \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/dske-clientd.service
+	sed 's|/usr/sbin/|$(SBINDIR)/|g; s| /etc/| $(SYSCONFDIR)/|g' packaging/deb/dske-hub.dske-hubd.service \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/dske-hubd.service
+	install -m 644 packaging/deb/dske-client.sysusers $(DESTDIR)$(SYSUSERSDIR)/dske-client.conf
+	install -m 644 packaging/deb/dske-hub.sysusers $(DESTDIR)$(SYSUSERSDIR)/dske-hub.conf
+endif
 
 # Debian packages from a clean tree (git HEAD), into dist/
 deb:
@@ -262,6 +277,6 @@ check-deb: deb
 	$(Q)VERSION=$(VERSION) tests/packaging/run
 
 clean:
-	rm -rf build build-san build-ct build-fuzz dist debian
+	rm -rf build build-san build-ct build-fuzz dist
 
 -include $(shell find $(BUILD) build-fuzz -name '*.d' 2>/dev/null)
