@@ -2,7 +2,8 @@
  * HTTP/1.1 over a unix socket (httpd.h), JSON in and out (jansson). A route table maps
  * (method, path) to a handler; routes marked root refuse peers whose SO_PEERCRED uid is not 0
  * (403 {"error":"..."}). Unknown paths get 404, a known path with another method 405.
- * Error bodies are {"error":"message"}. The socket is 0660, group "dske" when that group exists. */
+ * Error bodies are {"error":"message"}. The socket is 0660, group "dske" when that group exists
+ * and the daemon may give it (best effort: an unprivileged daemon keeps its own group). */
 #pragma once
 #include <jansson.h>
 #include <stdbool.h>

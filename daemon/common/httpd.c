@@ -182,8 +182,10 @@ static int listen_unix(const char *path, mode_t mode, gid_t gid, int *ret_fd)
 		goto out;
 	}
 	/* nobody can connect before listen(): set mode and group first */
-	if (chmod(path, mode ? mode : 0660) < 0 ||
-	    (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) < 0) || listen(fd, 64) < 0) {
+	/* the group is best effort: an unprivileged daemon may not be a member of it */
+	if (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) < 0)
+		log_debug("%s: cannot give the socket group %u: %s", path, (unsigned)gid, strerror(errno));
+	if (chmod(path, mode ? mode : 0660) < 0 || listen(fd, 64) < 0) {
 		r = -errno;
 		unlink(path);
 		goto out;

@@ -39,7 +39,7 @@ struct httpd_opts {
 	const char *tcp;                  /* "host:port", "[v6]:port"; port 0 = pick one */
 	const char *unix_path;            /* or a unix socket path (exactly one of the two) */
 	mode_t unix_mode;                 /* 0 = 0660 */
-	gid_t unix_gid;                   /* (gid_t)-1 = leave the group alone */
+	gid_t unix_gid;                   /* (gid_t)-1 = leave the group alone; best effort */
 	const char *tls_cert;             /* PEM files; cert + key turn TLS on */
 	const char *tls_key;
 	const char *tls_ca;               /* optional: request and trust client certs from this CA */

@@ -33,7 +33,7 @@ void hub_config_defaults(struct hub_config *c)
 	memset(c, 0, sizeof(*c));
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:7001");
 	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/dske-hub");
-	snprintf(c->control_socket, sizeof(c->control_socket), "/run/dske/hubd.sock");
+	snprintf(c->control_socket, sizeof(c->control_socket), "/run/dske-hub/hubd.sock");
 	c->max_frame = WIRE_FRAME_MAX_DEFAULT;
 	c->share_ttl_ms = 3600 * 1000;
 	c->max_shares = 1000000;

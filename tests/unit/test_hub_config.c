@@ -37,7 +37,7 @@ static void test_defaults_and_keys(void **state)
 	assert_int_equal(load("[hub]\nname = hub1\n", &c, err, sizeof(err)), 0);
 	assert_string_equal(c.listen, "127.0.0.1:7001");
 	assert_string_equal(c.state_dir, "/var/lib/dske-hub");
-	assert_string_equal(c.control_socket, "/run/dske/hubd.sock");
+	assert_string_equal(c.control_socket, "/run/dske-hub/hubd.sock");
 	assert_int_equal(c.max_frame, 1 << 20);
 	assert_int_equal(c.share_ttl_ms, 3600000);
 	assert_int_equal(c.max_redeliveries, 4);
@@ -134,12 +134,26 @@ static void test_man_page_lists_every_key(void **state)
 	assert_int_equal(ndoc, hub_config_nkeys);
 }
 
+/* the configuration make install ships as /etc/dske/hub.conf loads */
+static void test_shipped_config(void **state)
+{
+	struct hub_config c;
+	char err[512];
+
+	hub_config_defaults(&c);
+	if (hub_config_load("daemon/conf/hub.conf", &c, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_string_equal(c.control_socket, "/run/dske-hub/hubd.sock");
+	assert_string_equal(c.state_dir, "/var/lib/dske-hub");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults_and_keys),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_man_page_lists_every_key),
+		cmocka_unit_test(test_shipped_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
