@@ -96,7 +96,8 @@ int initiator_make_keys(struct keysvc *ks, const char *master, unsigned peer, co
 /* ---- responder.c */
 int responder_new(struct keysvc *ks, struct responder **ret);
 int responder_start(struct responder *r);       /* threads */
-void responder_free(struct responder *r);       /* stops threads; NULL-safe */
+void responder_stop(struct responder *r);       /* stops and joins the threads; NULL-safe */
+void responder_free(struct responder *r);       /* stops threads, frees; NULL-safe */
 /* Fetch keys ids[count] for slave/master now (if not held yet) and wait up to until_ms until
  * all are held. 0 when all are held, -ETIMEDOUT. */
 int responder_demand(struct responder *r, const uint8_t (*ids)[DSKE_KEY_ID_LEN], size_t count,

@@ -510,8 +510,11 @@ void hubclient_free(struct hubclient *hc)
 				curl_multi_remove_handle(hc->multi, r->reqs[i].easy);
 				curl_easy_cleanup(r->reqs[i].easy);
 			}
-		if (r->finished)
+		if (r->finished) {
+			if (r->done)
+				r->done(r->cls);
 			round_destroy(r);
+		}
 	}
 	for (struct job *j = hc->jobs, *n; j; j = n) {
 		n = j->next;

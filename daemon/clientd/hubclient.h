@@ -26,6 +26,7 @@ uint64_t hc_now_ms(void);
 /* urls[nhubs]: each hub's full endpoint URL (".../dske/v1"), copied. max_frame: answers larger
  * than this are refused. 0 or -errno; *ret freed by hubclient_free() (stops the threads). */
 int hubclient_new(unsigned nhubs, const char *const *urls, size_t max_frame, struct hubclient **ret);
+/* Stops the threads; rounds still in flight are abandoned (a finished round's done runs). */
 void hubclient_free(struct hubclient *hc);
 
 /* Last plain/transport error seen for a hub ("" if none since the last 200), and whether the

@@ -344,10 +344,11 @@ void keysvc_close(struct keysvc *ks)
 	pthread_mutex_lock(&ks->lock);
 	ks->stopping = true;
 	pthread_mutex_unlock(&ks->lock);
+	responder_stop(ks->resp);
+	hubclient_free(ks->hc);   /* runs late callbacks still queued, then done callbacks */
+	ks->hc = NULL;
 	responder_free(ks->resp);
 	ks->resp = NULL;
-	hubclient_free(ks->hc);   /* runs late callbacks still queued */
-	ks->hc = NULL;
 	keypool_free(ks->pool);
 	hubset_close(ks);
 	audit_close(ks->audit);

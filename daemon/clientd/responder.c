@@ -56,7 +56,7 @@ struct responder {
 	struct pend *head;
 	size_t npend;
 	uint8_t *scratch;           /* AMD_KEY_MAX, guarded: the rebuilt key */
-	bool stop;
+	bool stop, stopped;
 	bool *kick;
 	pthread_t *pollers;
 	unsigned npollers;
@@ -965,24 +965,32 @@ int responder_start(struct responder *r)
 	return 0;
 }
 
+void responder_stop(struct responder *r)
+{
+	if (!r || !r->pollers || r->stopped)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->stop = true;
+	pthread_cond_broadcast(&r->cond);
+	pthread_cond_broadcast(&r->rel_cond);
+	pthread_cond_broadcast(&r->poll_cond);
+	pthread_cond_broadcast(&r->held);
+	pthread_mutex_unlock(&r->lock);
+	for (unsigned i = 0; i < r->npollers; i++)
+		pthread_join(r->pollers[i], NULL);
+	if (r->fetcher_started)
+		pthread_join(r->fetcher, NULL);
+	if (r->releaser_started)
+		pthread_join(r->releaser, NULL);
+	r->stopped = true;
+}
+
 void responder_free(struct responder *r)
 {
 	if (!r)
 		return;
 	if (r->pollers) {
-		pthread_mutex_lock(&r->lock);
-		r->stop = true;
-		pthread_cond_broadcast(&r->cond);
-		pthread_cond_broadcast(&r->rel_cond);
-		pthread_cond_broadcast(&r->poll_cond);
-		pthread_cond_broadcast(&r->held);
-		pthread_mutex_unlock(&r->lock);
-		for (unsigned i = 0; i < r->npollers; i++)
-			pthread_join(r->pollers[i], NULL);
-		if (r->fetcher_started)
-			pthread_join(r->fetcher, NULL);
-		if (r->releaser_started)
-			pthread_join(r->releaser, NULL);
+		responder_stop(r);
 		while (r->head)
 			pend_drop(r, r->head);
 		pthread_cond_destroy(&r->cond);
