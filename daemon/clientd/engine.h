@@ -15,6 +15,7 @@
 #include "clientd/hubclient.h"
 #include "clientd/keypool.h"
 #include "clientd/keysvc.h"
+#include "clientd/sink.h"
 #include "core/link.h"
 #include "core/psrd.h"
 #include "core/wire.h"
@@ -41,6 +42,11 @@ struct sae_quota {
 	uint64_t last_ms;
 };
 
+struct ks_sink {                       /* sink.h: a local SAE served inside the daemon */
+	sink_key_ready_cb_t cb;
+	void *userdata;
+};
+
 struct keysvc {
 	struct client_config *cfg;         /* borrowed; outlives the engine */
 	unsigned n;                        /* hubs */
@@ -53,6 +59,9 @@ struct keysvc {
 	struct sae_quota *quotas;          /* per local SAE */
 	uint64_t started;                  /* unix seconds */
 	bool stopping;
+	struct ks_sink sinks[CC_MAX_SAES];  /* by local SAE index; set before keysvc_start */
+	sink_delivered_cb_t delivered_cb;
+	void *delivered_ud;
 	/* counters (ks->lock) */
 	uint64_t keys_made, keys_served, keys_rebuilt, keys_failed, rounds_failed;
 };
@@ -108,6 +117,18 @@ void responder_release(struct responder *r, const uint8_t (*ids)[DSKE_KEY_ID_LEN
 void responder_kick(struct responder *r, unsigned hub);
 size_t responder_pending(struct responder *r);
 uint64_t responder_released(struct responder *r);
+
+/* Master SAE (an SAE of peer_kme) of a key a hub listed or the responder is fetching:
+ * 0 and master, or -ENOENT. */
+int responder_master_of(struct responder *r, const uint8_t id[DSKE_KEY_ID_LEN], const char *peer_kme,
+                        char master[DSKE_NAME_MAX + 1]);
+
+/* ---- sink.c: notify the sinks (sink.h) */
+/* A key for a local SAE is held now (called with the responder's lock held: callbacks queue). */
+void sink_notify_ready(struct keysvc *ks, const struct kp_meta *km);
+/* Keys b were delivered to local_sae (peer_kme: the other side). */
+void sink_notify_delivered(struct keysvc *ks, const char *peer_kme, const char *local_sae,
+                           const struct keysvc_batch *b);
 
 /* ---- audit.c: delivery log (no key bytes) */
 int audit_open(const char *state_dir, struct audit **ret);

@@ -358,6 +358,25 @@ bool keypool_has(struct keypool *kp, const uint8_t id[DSKE_KEY_ID_LEN], uint64_t
 	return r;
 }
 
+int keypool_meta(struct keypool *kp, const uint8_t id[DSKE_KEY_ID_LEN], uint64_t now,
+                 struct kp_meta *ret)
+{
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&kp->lock);
+	struct kp_entry *e = lookup(kp, id);
+	if (e && e->slot && e->expiry > now) {
+		memcpy(ret->key_id, e->key_id, DSKE_KEY_ID_LEN);
+		ret->peer = e->peer;
+		ret->init_sae = e->init_sae;
+		ret->resp_sae = e->resp_sae;
+		ret->expiry = e->expiry;
+		r = 0;
+	}
+	pthread_mutex_unlock(&kp->lock);
+	return r;
+}
+
 bool keypool_was_delivered(struct keypool *kp, const uint8_t id[DSKE_KEY_ID_LEN])
 {
 	pthread_mutex_lock(&kp->lock);

@@ -52,6 +52,9 @@ int keypool_take(struct keypool *kp, const uint8_t (*ids)[DSKE_KEY_ID_LEN], size
 
 /* Is the key held (not expired), or already delivered? */
 bool keypool_has(struct keypool *kp, const uint8_t id[DSKE_KEY_ID_LEN], uint64_t now);
+/* Metadata of a held (not expired, not delivered) key: 0 and *ret, or -ENOENT. */
+int keypool_meta(struct keypool *kp, const uint8_t id[DSKE_KEY_ID_LEN], uint64_t now,
+                 struct kp_meta *ret);
 bool keypool_was_delivered(struct keypool *kp, const uint8_t id[DSKE_KEY_ID_LEN]);
 
 /* Wipe keys and forget tombstones whose expiry <= now. Returns the number of keys wiped. */

@@ -210,6 +210,7 @@ int keysvc_get_keys(struct keysvc *ks, const char *caller_sae, const char *slave
 	}
 	for (size_t j = 0; j < (*ret)->count; j++)
 		audit_delivery(ks->audit, (*ret)->keys[j].key_id, caller_sae, iface_name(), "master");
+	sink_notify_delivered(ks, c->peers[peer].name, caller_sae, *ret);
 	return 0;
 }
 
@@ -263,6 +264,7 @@ int keysvc_get_keys_with_ids(struct keysvc *ks, const char *caller_sae, const ch
 	pthread_mutex_unlock(&ks->lock);
 	for (size_t j = 0; j < count; j++)
 		audit_delivery(ks->audit, ids[j], caller_sae, iface_name(), "slave");
+	sink_notify_delivered(ks, c->peers[peer].name, caller_sae, *ret);
 	/* the key reached its SAE's front end: release the shares at the hubs */
 	responder_release(ks->resp, ids, count);
 	return 0;

@@ -382,6 +382,7 @@ static bool try_rebuild(struct responder *r, struct pend *p)
 			pthread_mutex_lock(&ks->lock);
 			ks->keys_rebuilt++;
 			pthread_mutex_unlock(&ks->lock);
+			sink_notify_ready(ks, &km);
 			log_debug("key %s rebuilt from %u shares for %s", id, cnt, m->resp_sae);
 		} else if (rc == -EEXIST) {
 			if (keypool_was_delivered(ks->pool, p->key_id))
@@ -1029,6 +1030,23 @@ uint64_t responder_released(struct responder *r)
 	uint64_t n = r->released;
 	pthread_mutex_unlock(&r->lock);
 	return n;
+}
+
+int responder_master_of(struct responder *r, const uint8_t id[DSKE_KEY_ID_LEN], const char *peer_kme,
+                        char master[DSKE_NAME_MAX + 1])
+{
+	const struct client_config *c = r->ks->cfg;
+	int peer = client_config_peer_find(c, peer_kme), rc = -ENOENT;
+	unsigned sidx;
+
+	pthread_mutex_lock(&r->lock);
+	struct pend *p = pend_find(r, id);
+	if (p && p->init_sae[0] && peer >= 0 && client_config_peer_of_sae(c, p->init_sae, &sidx) == peer) {
+		snprintf(master, DSKE_NAME_MAX + 1, "%s", p->init_sae);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rc;
 }
 
 int responder_demand(struct responder *r, const uint8_t (*ids)[DSKE_KEY_ID_LEN], size_t count,

@@ -17,6 +17,9 @@ lab_start_hubs
 [ "$(grep -c '^ok: both sides hold the same keys' "$tmp/pair.out")" = 3 ] ||
 	fail "not 3 equal pairs: $(cat "$tmp/pair.out")"
 [ "$(grep -c '^ok: a key is delivered once' "$tmp/pair.out")" = 3 ] || fail "once-only"
+# SHARE_STATUS (sink.h): pending before the responder took the key, released after
+[ "$(grep -c '^ok: SHARE_STATUS: pending before delivery' "$tmp/pair.out")" = 3 ] || fail "SHARE_STATUS pending"
+[ "$(grep -c '^ok: SHARE_STATUS: released after delivery' "$tmp/pair.out")" = 3 ] || fail "SHARE_STATUS released"
 grep -q ', 512 bits' "$tmp/pair.out" || fail "batch key size: $(cat "$tmp/pair.out")"
 
 # 2. the daemons: synchronised with every hub, status JSON

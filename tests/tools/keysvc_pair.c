@@ -13,6 +13,7 @@
 
 #include "clientd/client_config.h"
 #include "clientd/engine.h"
+#include "clientd/sink.h"
 #include "common/log.h"
 #include "core/rng.h"
 
@@ -56,6 +57,9 @@ static void one_pair(struct keysvc *a, struct keysvc *b, const char *master, con
 	for (size_t i = 0; i < enc->count; i++)
 		memcpy(ids[i], enc->keys[i].key_id, DSKE_KEY_ID_LEN);
 	check(enc->count == number, "number of keys", NULL);
+	/* SHARE_STATUS (sink.h): not released before the slave took the key */
+	r = keysvc_key_released(a, master, slave, ids[enc->count - 1], &err);
+	check(r == 0, "SHARE_STATUS: pending before delivery", r < 0 ? err.msg : NULL);
 	r = keysvc_get_keys_with_ids(b, slave, master, (const uint8_t (*)[DSKE_KEY_ID_LEN])ids,
 	                             enc->count, &dec, &err);
 	check(r == 0, "get_keys_with_ids", r ? err.msg : NULL);
@@ -69,6 +73,14 @@ static void one_pair(struct keysvc *a, struct keysvc *b, const char *master, con
 		char id[37];
 		uuid_unparse_lower(enc->keys[0].key_id, id);
 		printf("key_ID %s, %zu bits\n", id, enc->keys[0].len * 8);
+	}
+	if (dec) {
+		/* released at the hubs in the background after the delivery: poll (bounded) */
+		uint64_t until = hc_now_ms() + 5000;
+		while ((r = keysvc_key_released(a, master, slave, ids[enc->count - 1], &err)) == 0 &&
+		       hc_now_ms() < until)
+			;
+		check(r == 1, "SHARE_STATUS: released after delivery", r < 0 ? err.msg : NULL);
 	}
 	r = keysvc_get_keys_with_ids(b, slave, master, (const uint8_t (*)[DSKE_KEY_ID_LEN])ids, 1,
 	                             &again, &err);

@@ -96,6 +96,11 @@ void responder_release(struct responder *r, const uint8_t (*ids)[DSKE_KEY_ID_LEN
 }
 void responder_kick(struct responder *r, unsigned hub) { }
 size_t responder_pending(struct responder *r) { return 0; }
+int responder_master_of(struct responder *r, const uint8_t id[DSKE_KEY_ID_LEN], const char *peer_kme,
+                        char master[DSKE_NAME_MAX + 1])
+{
+	return -ENOENT;
+}
 uint64_t responder_released(struct responder *r) { return mock.released; }
 
 int audit_open(const char *state_dir, struct audit **ret)

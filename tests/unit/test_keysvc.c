@@ -187,6 +187,80 @@ static void test_dec_keys_rules(void **state)
 	keysvc_batch_free(b);
 }
 
+/* sink.h: key-ready callbacks, the delivery hook, Get key by peer (request-key) */
+struct sink_seen {
+	int ready, delivered;
+	char peer[DSKE_NAME_MAX + 1], master[DSKE_NAME_MAX + 1], slave[DSKE_NAME_MAX + 1];
+	uint8_t id[DSKE_KEY_ID_LEN], first_byte;
+};
+
+static void on_ready(void *ud, const char *peer, const char *master, const char *slave,
+                     const uint8_t key_id[DSKE_KEY_ID_LEN])
+{
+	struct sink_seen *s = ud;
+	s->ready++;
+	snprintf(s->peer, sizeof(s->peer), "%s", peer);
+	snprintf(s->master, sizeof(s->master), "%s", master);
+	snprintf(s->slave, sizeof(s->slave), "%s", slave);
+	memcpy(s->id, key_id, DSKE_KEY_ID_LEN);
+}
+
+static void on_delivered(void *ud, const char *peer, const char *sae, const struct keysvc_key *k)
+{
+	struct sink_seen *s = ud;
+	s->delivered++;
+	snprintf(s->peer, sizeof(s->peer), "%s", peer);
+	snprintf(s->slave, sizeof(s->slave), "%s", sae);
+	s->first_byte = k->key[0];
+}
+
+static void test_sink_hooks(void **state)
+{
+	struct keysvc *ks = *state;
+	struct sink_seen ready = { 0 }, dl = { 0 };
+	struct keysvc_batch *b = NULL;
+	struct keysvc_err err;
+	uint8_t id[DSKE_KEY_ID_LEN] = { 0 };
+	struct kp_meta km = { .peer = 0, .init_sae = 1, .resp_sae = 0 };
+
+	assert_int_equal(keysvc_sink_register(ks, "c1_a", on_ready, &ready), -EINVAL);  /* not local */
+	assert_int_equal(keysvc_sink_register(ks, "c2_a", on_ready, &ready), 0);
+	assert_int_equal(keysvc_sink_register(ks, "c2_a", on_ready, &ready), -EEXIST);
+	assert_int_equal(keysvc_delivery_hook(ks, on_delivered, &dl), 0);
+
+	/* a rebuilt key for c2_a from client1's c1_b is announced to c2_a's sink only */
+	km.key_id[15] = 7;
+	sink_notify_ready(ks, &km);
+	assert_int_equal(ready.ready, 1);
+	assert_string_equal(ready.peer, "client1");
+	assert_string_equal(ready.master, "c1_b");
+	assert_string_equal(ready.slave, "c2_a");
+	assert_memory_equal(ready.id, km.key_id, DSKE_KEY_ID_LEN);
+	km.resp_sae = 1;
+	sink_notify_ready(ks, &km);
+	assert_int_equal(ready.ready, 1);
+
+	/* Get key by peer: master taken from the held key's metadata; the hook sees the delivery */
+	cfg.fetch_deadline_ms = 0;
+	hold(ks, 3, "c1_b", "c2_a");
+	id[15] = 3;
+	assert_int_equal(keysvc_get_key_from_peer(ks, "c2_a", "client3", id, &b, &err), -ENOENT);
+	assert_int_equal(keysvc_get_key_from_peer(ks, "c2_a", "nobody", id, &b, &err), -ENOENT);
+	assert_int_equal(keysvc_get_key_from_peer(ks, "c1_a", "client1", id, &b, &err), -EACCES);
+	assert_int_equal(keysvc_get_key_from_peer(ks, "c2_b", "client1", id, &b, &err), -EACCES);
+	assert_int_equal(dl.delivered, 0);
+	assert_int_equal(keysvc_get_key_from_peer(ks, "c2_a", "client1", id, &b, &err), 0);
+	assert_int_equal(b->keys[0].key[0], 3);
+	keysvc_batch_free(b);
+	assert_int_equal(dl.delivered, 1);
+	assert_string_equal(dl.peer, "client1");
+	assert_string_equal(dl.slave, "c2_a");
+	assert_int_equal(dl.first_byte, 3);
+	/* once per side */
+	assert_int_equal(keysvc_get_key_from_peer(ks, "c2_a", "client1", id, &b, &err), -ENOENT);
+	assert_string_equal(err.msg, "one or more keys specified are not found on KME");
+}
+
 static void test_status(void **state)
 {
 	struct keysvc *ks = *state;
@@ -217,6 +291,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_quota, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dec_keys_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sink_hooks, setup, teardown),
 	};
 	if (sodium_init() < 0)
 		return 1;
