@@ -60,7 +60,10 @@ check_env() {
 		[ -S "$(client_ctl "$c")" ] || fail "$c CTL is not a socket"
 		[ -S "$(client_etsi_sock "$c")" ] || fail "$c ETSI_SOCK is not a socket"
 		client_status "$c" > /dev/null || fail "$c control socket: $CTL_CODE"
-		json ".hubs | length == $nh and all(.up)" "$CTL_BODY" > /dev/null ||
+		json ".hubs | length == $nh" "$CTL_BODY" > /dev/null || fail "$c does not list $nh hubs: $CTL_BODY"
+		# ready meant every hub up; on a loaded machine a hub request may time out meanwhile
+		# and the client marks that hub down until its next answer
+		wait_for -t 15 eval 'client_status "$c" | jq -e ".hubs | all(.up)" > /dev/null' ||
 			fail "$c does not see all $nh hubs up: $CTL_BODY"
 		url=$(client_etsi_url "$c")
 		[[ $url =~ ^https://127\.0\.0\.1:([0-9]+)$ ]] || fail "$c ETSI_URL '$url'"
