@@ -77,6 +77,10 @@ int hubset_import(struct keysvc *ks, const uint8_t *buf, size_t len, char *msg, 
 /* STREAM_STATUS with the hubs in mask (bit i = hub i) that are not synchronised; waits up to
  * deadline_ms. Returns the number of hubs synchronised now (all of them, not just mask). */
 unsigned hubset_sync(struct keysvc *ks, uint32_t mask, uint64_t deadline_ms);
+/* The same for the hubs in mask whether synchronised or not (picks up the hub's imports). */
+unsigned hubset_resync(struct keysvc *ks, uint32_t mask, uint64_t deadline_ms);
+/* We imported c2h data the hub has not confirmed yet (so we do not use it). */
+bool hub_has_unconfirmed_psrd(struct hub *h);
 unsigned hubset_synced_count(struct keysvc *ks);
 bool hub_is_synced(struct keysvc *ks, unsigned i);
 /* PSRD left on the hub's c2h (what we can still send) and h2c streams. */

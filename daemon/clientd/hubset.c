@@ -256,7 +256,7 @@ static bool sync_late_cb(void *cls, const struct hc_answer *a)
 	return r != -EBADMSG;
 }
 
-unsigned hubset_sync(struct keysvc *ks, uint32_t mask, uint64_t deadline_ms)
+static unsigned sync_hubs(struct keysvc *ks, uint32_t mask, uint64_t deadline_ms, bool force)
 {
 	struct hc_round *round = NULL;
 	struct sync_late *sl = NULL;
@@ -273,7 +273,7 @@ unsigned hubset_sync(struct keysvc *ks, uint32_t mask, uint64_t deadline_ms)
 	for (unsigned i = 0; i < ks->n; i++) {
 		uint8_t *body = NULL, *frame = NULL;
 		size_t blen, flen;
-		if (!(mask & (1u << i)) || hub_is_synced(ks, i))
+		if (!(mask & (1u << i)) || (!force && hub_is_synced(ks, i)))
 			continue;
 		r = sync_body(&ks->hubs[i], &body, &blen);
 		if (r >= 0)
@@ -305,6 +305,23 @@ out:
 	}
 	free(sl);
 	return hubset_synced_count(ks);
+}
+
+unsigned hubset_sync(struct keysvc *ks, uint32_t mask, uint64_t deadline_ms)
+{
+	return sync_hubs(ks, mask, deadline_ms, false);
+}
+
+unsigned hubset_resync(struct keysvc *ks, uint32_t mask, uint64_t deadline_ms)
+{
+	return sync_hubs(ks, mask, deadline_ms, true);
+}
+
+bool hub_has_unconfirmed_psrd(struct hub *h)
+{
+	struct psrd_info ti;
+	psrd_stream_info(h->c2h, &ti);
+	return ti.end > ti.peer_end;
 }
 
 /* ---------------------------------------------------------------- import */

@@ -14,6 +14,10 @@
 #include "core/amd.h"
 #include "core/rng.h"
 
+/* PSRD a responder needs per hub to fetch a key at all (MACs of a SHARE_GET exchange and one
+ * share); below this on k hubs a missing key is reported as PSRD exhaustion */
+#define FETCH_PSRD_MIN 256
+
 static __thread const char *thread_iface;
 
 void keysvc_thread_iface(const char *iface)
@@ -252,6 +256,21 @@ int keysvc_get_keys_with_ids(struct keysvc *ks, const char *caller_sae, const ch
 		return r;
 	}
 	if (r == -ENOENT) {
+		/* not found because this side cannot fetch any more? say so (503), not 400 */
+		const char *low = NULL;
+		unsigned usable = 0;
+		for (unsigned i = 0; i < ks->n; i++) {
+			uint64_t tx, rx;
+			hub_psrd_left(&ks->hubs[i], &tx, &rx);
+			if (tx >= FETCH_PSRD_MIN && rx >= FETCH_PSRD_MIN)
+				usable++;
+			else if (!low)
+				low = c->hubs[i].name;
+		}
+		if (usable < c->k && low) {
+			ks_err(err, "PSRD exhausted for hub %s", low);
+			return -ENOSPC;
+		}
 		ks_err(err, "one or more keys specified are not found on KME");
 		return r;
 	}

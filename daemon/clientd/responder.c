@@ -23,7 +23,8 @@
 #include "core/reconstruct.h"
 
 #define SHARE_SLOT (AMD_KEY_MAX + AMD_OVERHEAD)
-#define PEND_IDLE_MS (120 * 1000)     /* forget a key no hub lists any more after this */
+#define PEND_IDLE_MS (120 * 1000)
+#define RESYNC_MS 2000                /* STREAM_STATUS while the hub lacks a block we have */     /* forget a key no hub lists any more after this */
 
 struct pmeta {
 	char init_kme[DSKE_NAME_MAX + 1], init_sae[DSKE_NAME_MAX + 1];
@@ -825,7 +826,7 @@ static void *poller_main(void *arg)
 	struct responder *r = pa->r;
 	struct keysvc *ks = r->ks;
 	unsigned hub = pa->hub;
-	uint64_t cursor = 0, backoff = 250;
+	uint64_t cursor = 0, backoff = 250, next_resync = 0;
 
 	free(pa);
 	for (;;) {
@@ -845,6 +846,12 @@ static void *poller_main(void *arg)
 			}
 		}
 		backoff = 250;
+		/* we imported a block the hub has not confirmed: ask again now and then, so the block
+		 * is used once the hub imported its half too */
+		if (hub_has_unconfirmed_psrd(&ks->hubs[hub]) && hc_now_ms() >= next_resync) {
+			hubset_resync(ks, 1u << hub, hc_now_ms() + ks->cfg->hub_timeout_ms);
+			next_resync = hc_now_ms() + RESYNC_MS;
+		}
 
 		struct list_ctx *lc = calloc(1, sizeof(*lc));
 		struct hc_round *round = NULL;

@@ -4,6 +4,7 @@
 # Sourcing it builds the lab (configs written, bundles imported); then lab_start_hubs and
 # lab_start_clients start the daemons (waiting by polling). Cleans up on EXIT (only its PIDs).
 # Variables: tmp, NH, ports[], pids[]; functions fail, die, wait_for, status.
+# Knobs: NH, PSRD_SIZE (or PSRD_SIZE_CLIENT1/2), LAB_CLIENT_EXTRA ([client] lines), LAB_TMPDIR.
 set -u
 NH=${NH:-5}
 BIN=${DSKE_BIN:-$PWD/build/bin}
@@ -55,8 +56,10 @@ control_socket = $tmp/run/hub$i.sock
 log_level = info
 EOF
 	for c in 1 2; do
+		size_var=PSRD_SIZE_CLIENT$c
+		size=${!size_var:-${PSRD_SIZE:-4M}}
 		"$BIN/dske-psrd" make --hub hub$i --hub-index $i --hub-url http://127.0.0.1:$port \
-			--client client$c --sae client${c}_sae1 --sae client${c}_sae2 --size ${PSRD_SIZE:-4M} \
+			--client client$c --sae client${c}_sae1 --sae client${c}_sae2 --size "$size" \
 			--out "$tmp/bundles" >/dev/null || die "dske-psrd make hub$i client$c"
 	done
 	"$BIN/dske-hubd" -c "$tmp/hub$i.conf" --import "$tmp"/bundles/hub$i-client1.hub.bundle \
@@ -77,6 +80,7 @@ hub_timeout = 2s
 poll_wait = 5s
 fetch_deadline = 3s
 log_level = info
+${LAB_CLIENT_EXTRA:-}
 
 [peer client$o]
 saes = client${o}_sae1 client${o}_sae2
