@@ -291,6 +291,27 @@ int vici_wait_event(struct vici_conn *c, int timeout_ms)
 	return r;
 }
 
+int vici_request_checked(struct vici_conn *c, struct vici_builder *b, char *err, size_t errlen)
+{
+	struct vici_reply rep;
+	const uint8_t *seg;
+	size_t len;
+	int r;
+
+	if (err && errlen)
+		err[0] = '\0';
+	r = vici_builder_finish(b, &seg, &len);
+	if (r == 0)
+		r = vici_request(c, seg, len, &rep);
+	if (r == 0) {
+		if (!vici_msg_success(&rep.msg, err, errlen))
+			r = -EREMOTEIO;
+		vici_reply_free(&rep);
+	}
+	vici_builder_clear(b);
+	return r;
+}
+
 int vici_command(struct vici_conn *c, const char *cmd, struct vici_reply *ret)
 {
 	struct vici_builder b;

@@ -36,5 +36,9 @@ int vici_unregister(struct vici_conn *c, const char *event);
 /* Wait up to timeout_ms for one registered event (delivered through the callback). */
 int vici_wait_event(struct vici_conn *c, int timeout_ms);
 
+/* Finish the builder's CMD_REQUEST, send it, and check the reply's success=yes: 0, -EREMOTEIO
+ * with charon's errmsg copied to err (success=no), or a transport error. Clears the builder. */
+int vici_request_checked(struct vici_conn *c, struct vici_builder *b, char *err, size_t errlen);
+
 /* Convenience: a command with an empty message; reply as above. */
 int vici_command(struct vici_conn *c, const char *cmd, struct vici_reply *ret);

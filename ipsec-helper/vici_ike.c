@@ -6,27 +6,6 @@
 #include "swanctl_conf.h"
 #include "vici_ike.h"
 
-static int request_checked(struct vici_conn *c, struct vici_builder *b, char *err, size_t errlen)
-{
-	struct vici_reply rep;
-	const uint8_t *seg;
-	size_t len;
-	int r;
-
-	if (err && errlen)
-		err[0] = '\0';
-	r = vici_builder_finish(b, &seg, &len);
-	if (r == 0)
-		r = vici_request(c, seg, len, &rep);
-	if (r == 0) {
-		if (!vici_msg_success(&rep.msg, err, errlen))
-			r = -EREMOTEIO;
-		vici_reply_free(&rep);
-	}
-	vici_builder_clear(b);
-	return r;
-}
-
 int vici_load_conn_text(struct vici_conn *c, const char *text, size_t len, const char *name,
                         const char *ppk_id, char *err, size_t errlen, unsigned *ret_line)
 {
@@ -39,7 +18,7 @@ int vici_load_conn_text(struct vici_conn *c, const char *text, size_t len, const
 		vici_builder_clear(&b);
 		return r;
 	}
-	return request_checked(c, &b, err, errlen);
+	return vici_request_checked(c, &b, err, errlen);
 }
 
 int vici_initiate(struct vici_conn *c, const char *ike, const char *child, unsigned timeout_ms,
@@ -55,7 +34,7 @@ int vici_initiate(struct vici_conn *c, const char *ike, const char *child, unsig
 		vici_builder_kv_str(&b, "child", child);
 	vici_builder_kv_str(&b, "timeout", t);
 	vici_builder_kv_str(&b, "loglevel", "-1");
-	return request_checked(c, &b, err, errlen);
+	return vici_request_checked(c, &b, err, errlen);
 }
 
 int vici_terminate_id(struct vici_conn *c, unsigned ike_id, unsigned timeout_ms, char *err,
@@ -70,7 +49,7 @@ int vici_terminate_id(struct vici_conn *c, unsigned ike_id, unsigned timeout_ms,
 	vici_builder_kv_str(&b, "ike-id", id);
 	vici_builder_kv_str(&b, "timeout", t);
 	vici_builder_kv_str(&b, "loglevel", "-1");
-	return request_checked(c, &b, err, errlen);
+	return vici_request_checked(c, &b, err, errlen);
 }
 
 struct sa_collect {

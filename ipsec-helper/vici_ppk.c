@@ -4,27 +4,6 @@
 #include <string.h>
 #include "vici_ppk.h"
 
-static int run_checked(struct vici_conn *c, struct vici_builder *b, char *err, size_t errlen)
-{
-	struct vici_reply rep;
-	const uint8_t *seg;
-	size_t len;
-	int r;
-
-	if (err && errlen)
-		err[0] = '\0';
-	r = vici_builder_finish(b, &seg, &len);
-	if (r == 0)
-		r = vici_request(c, seg, len, &rep);
-	if (r == 0) {
-		if (!vici_msg_success(&rep.msg, err, errlen))
-			r = -EREMOTEIO;
-		vici_reply_free(&rep);
-	}
-	vici_builder_clear(b);
-	return r;
-}
-
 int vici_ppk_load(struct vici_conn *c, const char *id, const uint8_t *key, size_t len,
                   const char *ppk_id, char *err, size_t errlen)
 {
@@ -39,7 +18,7 @@ int vici_ppk_load(struct vici_conn *c, const char *id, const uint8_t *key, size_
 	vici_builder_list_start(&b, "owners");
 	vici_builder_list_item_str(&b, ppk_id);
 	vici_builder_list_end(&b);
-	return run_checked(c, &b, err, errlen);
+	return vici_request_checked(c, &b, err, errlen);
 }
 
 int vici_ppk_unload(struct vici_conn *c, const char *id, char *err, size_t errlen)
@@ -50,7 +29,7 @@ int vici_ppk_unload(struct vici_conn *c, const char *id, char *err, size_t errle
 		return -EINVAL;
 	vici_builder_init(&b, VICI_CMD_REQUEST, "unload-shared");
 	vici_builder_kv_str(&b, "id", id);
-	return run_checked(c, &b, err, errlen);
+	return vici_request_checked(c, &b, err, errlen);
 }
 
 int vici_shared_has(struct vici_conn *c, const char *id)
