@@ -95,21 +95,20 @@ static bool put_late(void *cls, const struct hc_answer *a)
 
 /* Build and seal hub i's SHARE_PUT from the shares (shares + j*n*slen + i*slen). */
 static int build_put(struct keysvc *ks, unsigned i, struct put_ctx *pc, const uint8_t *shares,
-                     size_t key_len, const char *master, const char *peer, const char *slave,
-                     uint64_t expiry, uint8_t **ret_frame, size_t *ret_len)
+                     uint8_t *pad, size_t key_len, const char *master, const char *peer,
+                     const char *slave, uint64_t expiry, uint8_t **ret_frame, size_t *ret_len)
 {
 	struct hub *h = &ks->hubs[i];
 	unsigned n = ks->n, count = pc->count;
 	size_t slen = amd_codeword_len(key_len), total = (size_t)count * slen;
 	struct wire_key_meta *metas = calloc(count, sizeof(*metas));
 	uint8_t *ct = malloc(total);
-	uint8_t *pad = sodium_malloc(total);
 	uint8_t *body = NULL;
 	size_t blen;
 	uint64_t otp_off;
 	int r;
 
-	if (!metas || !ct || !pad) {
+	if (!metas || !ct) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -145,8 +144,7 @@ out:
 	free(metas);
 	free(ct);
 	free(body);
-	if (pad)
-		sodium_free(pad);
+	sodium_memzero(pad, total);
 	return r;
 }
 
@@ -161,7 +159,7 @@ int initiator_make_keys(struct keysvc *ks, const char *master, unsigned peer, co
 	struct keysvc_batch *batch = NULL;
 	struct put_ctx *pc = NULL;
 	struct hc_round *round = NULL;
-	uint8_t *work = NULL;                 /* codeword + shares, guarded */
+	uint8_t *work = NULL;                 /* codeword + shares + one pad, guarded */
 	uint8_t xs[CC_MAX_HUBS];
 	uint32_t use = 0;
 	unsigned nuse = 0, acks = 0, unsynced = 0;
@@ -205,12 +203,12 @@ int initiator_make_keys(struct keysvc *ks, const char *master, unsigned peer, co
 	r = keysvc_batch_new(number, (size_t)number * key_len, &batch);
 	if (r < 0)
 		goto out;
-	work = sodium_malloc(slen + (size_t)number * n * slen);
+	work = sodium_malloc(slen + (size_t)number * n * slen + (size_t)number * slen);
 	if (!work) {
 		r = -ENOMEM;
 		goto out;
 	}
-	uint8_t *cw = work, *shares = work + slen;
+	uint8_t *cw = work, *shares = work + slen, *pad = shares + (size_t)number * n * slen;
 	uint8_t *kp = batch->keys[0].key;
 	for (unsigned j = 0; j < number; j++) {
 		struct keysvc_key *key = &batch->keys[j];
@@ -247,7 +245,8 @@ int initiator_make_keys(struct keysvc *ks, const char *master, unsigned peer, co
 		size_t flen;
 		if (!(use & (1u << i)))
 			continue;
-		r = build_put(ks, i, pc, shares, key_len, master, peer_name, slave, expiry, &frame, &flen);
+		r = build_put(ks, i, pc, shares, pad, key_len, master, peer_name, slave, expiry, &frame,
+		              &flen);
 		if (r < 0) {
 			if (r == -ENOSPC && !low)
 				low = c->hubs[i].name;
