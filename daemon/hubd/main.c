@@ -134,6 +134,15 @@ static int run(const struct hub_config *cfg, bool fault_corrupt)
 		log_warn("TEST BUILD: corrupting every share this hub relays");
 	}
 #endif
+	for (size_t i = 0; i < hub_registry_count(h->reg); i++) {
+		struct hub_client *c = hub_registry_get(h->reg, i);
+		struct psrd_info tx, rx;
+		psrd_stream_info(c->h2c, &tx);
+		psrd_stream_info(c->c2h, &rx);
+		log_info("client %s: %u SAE(s), hub index %u, PSRD left %llu hub->client, %llu "
+		         "client->hub", c->name, c->sae_count, c->hub_index,
+		         (unsigned long long)tx.remaining, (unsigned long long)rx.remaining);
+	}
 	{
 		struct hub_shares_stats st;
 		hub_shares_get_stats(h->shares, &st);
