@@ -244,7 +244,8 @@ int journal_replay(struct hub_shares *s, uint64_t now)
 				goto out;
 			}
 			dec_meta(&rb, e);
-			if (rb.bad || rb.pos + e->share_len != plen) {
+			if (rb.bad || rb.pos + e->share_len != plen || e->share_len == 0 ||
+			    e->share_len > HUB_SHARE_MAX) {
 				free(e);
 				break;
 			}
