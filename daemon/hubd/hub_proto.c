@@ -167,7 +167,8 @@ static bool rate_limited(struct req *q)
 
 void hub_proto_handle(struct hub *h, const uint8_t *frame, size_t len, struct hub_answer *ans)
 {
-	struct req q = { .h = h, .frame = frame, .len = len, .now = hub_shares_now() };
+	struct req q = { .h = h, .frame = frame, .len = len, .now = hub_shares_now(),
+	                 .t0_ms = hub_shares_mono_ms() };
 	uint8_t *cached = NULL;
 	size_t clen = 0;
 	int r;

@@ -16,7 +16,8 @@ struct req {
 	size_t len;
 	struct wire_hdr hdr;
 	const uint8_t *body;
-	uint64_t now;
+	uint64_t now;                    /* unix seconds */
+	uint64_t t0_ms;                  /* CLOCK_MONOTONIC when the frame arrived */
 };
 
 void proto_key_str(const uint8_t id[DSKE_KEY_ID_LEN], char out[37]);

@@ -143,8 +143,11 @@ void proto_share_list(struct req *q, struct hub_answer *ans)
 	if (max == 0)
 		max = 1;
 	if (wait_ms) {
+		/* counted from the frame's arrival, and a little early: the client's timeout runs
+		 * from its send, and verifying and sealing take time (fdatasync) */
+		uint64_t margin = wait_ms / 10 < 1000 ? wait_ms / 10 : 1000;
 		atomic_fetch_add(&q->h->waiting_polls, 1);
-		hub_shares_wait(q->h->shares, q->c->name, m.cursor, hub_shares_mono_ms() + wait_ms);
+		hub_shares_wait(q->h->shares, q->c->name, m.cursor, q->t0_ms + wait_ms - margin);
 		atomic_fetch_sub(&q->h->waiting_polls, 1);
 	}
 	rep.entries = calloc(max, sizeof(*rep.entries));
