@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "core/amd.h"
 #include "core/reconstruct.h"
+#include "core/shamir.h"
 
 #define SHARE_SLOT (AMD_KEY_MAX + AMD_OVERHEAD)
 #define PEND_IDLE_MS (120 * 1000)
@@ -40,6 +41,8 @@ struct pend {
 	uint64_t created_ms, expiry_s;
 	uint32_t listed, inflight, got, nack;   /* bit i = hub i */
 	bool demanded, want_all;
+	bool done;                              /* rebuilt; kept only to check late shares */
+	uint32_t good;                          /* done: hubs whose shares gave the key */
 	uint64_t demand_until;
 	struct pmeta *meta;                     /* n entries, valid where got */
 	uint8_t *shares;                        /* sodium_malloc(n * SHARE_SLOT) */
@@ -377,6 +380,10 @@ static bool try_rebuild(struct responder *r, struct pend *p)
 		}
 		memcpy(km.key_id, p->key_id, DSKE_KEY_ID_LEN);
 		km.expiry = m->expiry < p->expiry_s || !p->expiry_s ? m->expiry : p->expiry_s;
+		uint32_t good = 0;
+		for (unsigned j = 0; j < cnt; j++)
+			if (!(bad & (1u << j)))
+				good |= 1u << hubof[j];
 		rc = keypool_put(ks->pool, &km, r->scratch, m->key_len);
 		sodium_memzero(r->scratch, AMD_KEY_MAX);
 		if (rc == 0) {
@@ -392,7 +399,15 @@ static bool try_rebuild(struct responder *r, struct pend *p)
 			(void)log_warn_errno(rc, "key %s: cannot hold it (max_keys_per_peer = %u)", id,
 			               ks->cfg->max_keys_per_peer);
 		}
-		pend_drop(r, p);
+		if (rc == 0 && p->inflight) {
+			/* shares still on their way are checked against the key when they arrive
+			 * (late_check), so a lying hub that answers after the first k is named too */
+			p->done = true;
+			p->good = good;
+			p->meta[0] = *m;
+		} else {
+			pend_drop(r, p);
+		}
 		pthread_cond_broadcast(&r->held);
 		return true;
 	}
@@ -411,6 +426,51 @@ static bool try_rebuild(struct responder *r, struct pend *p)
 	}
 	pthread_cond_signal(&r->cond);
 	return false;
+}
+
+/* r->lock held. p was rebuilt from the hubs in p->good (their shares still in p->shares); hub i's
+ * share (plain, slen bytes, with the metadata it relayed) arrived late: it must be the value of
+ * the same polynomial at hub i's x, with the same metadata, or hub i is faulty. */
+static void late_check(struct responder *r, struct pend *p, unsigned i, const uint8_t *share,
+                       size_t slen, const struct wire_key_meta *meta)
+{
+	struct keysvc *ks = r->ks;
+	const struct pmeta *m = &p->meta[0];
+	uint8_t xs[CC_MAX_HUBS], *expect = NULL;
+	const uint8_t *pts[CC_MAX_HUBS];
+	unsigned k = ks->cfg->k, cnt = 0;
+	bool faulty = true;
+	char id[37];
+
+	if (strcmp(meta->init_kme, m->init_kme) || strcmp(meta->init_sae, m->init_sae) ||
+	    strcmp(meta->resp_kme, m->resp_kme) || strcmp(meta->resp_sae, m->resp_sae) ||
+	    meta->n != m->n || meta->k != m->k || meta->codec != m->codec ||
+	    meta->key_len != m->key_len || slen != (size_t)m->key_len + AMD_OVERHEAD)
+		goto out;
+	for (unsigned j = 0; j < ks->n && cnt < k; j++)
+		if (p->good & (1u << j)) {
+			xs[cnt] = ks->hubs[j].cfg->index;
+			pts[cnt++] = p->shares + (size_t)j * SHARE_SLOT;
+		}
+	expect = sodium_malloc(slen);
+	if (cnt < k || !expect ||
+	    shamir_eval(xs, pts, k, slen, ks->hubs[i].cfg->index, expect) < 0) {
+		faulty = false;            /* cannot tell: say nothing */
+		goto out;
+	}
+	faulty = sodium_memcmp(expect, share, slen) != 0;
+out:
+	if (expect)
+		sodium_free(expect);
+	if (!faulty)
+		return;
+	id_str(p->key_id, id);
+	pthread_mutex_lock(&ks->lock);
+	ks->hubs[i].faults++;
+	snprintf(ks->hubs[i].last_error, sizeof(ks->hubs[i].last_error), "share of key %s disagrees", id);
+	pthread_mutex_unlock(&ks->lock);
+	log_warn("hub %s: its share of key %s disagrees with the rebuilt key (faulty)",
+	         ks->hubs[i].cfg->name, id);
 }
 
 /* ---------------------------------------------------------------- fetch */
@@ -437,6 +497,8 @@ static void fetch_ctx_free(void *cls)
 			if (p) {
 				p->inflight &= ~(1u << i);
 				p->nack |= 1u << i;
+				if (p->done && !p->inflight)
+					pend_drop(r, p);
 			}
 		}
 	}
@@ -501,7 +563,18 @@ apply:
 		struct pend *p = pend_find(r, fc->ids[i][j]);
 		const struct wire_deliver_entry *e = j < d.count ? &d.entries[j] : NULL;
 		size_t slen = e && e->status == WIRE_ST_OK ? wire_share_len(&e->meta) : 0;
-		if (p) {
+		if (p && p->done) {
+			/* a share arriving after the key was rebuilt: check it, keep nothing */
+			p->inflight &= ~(1u << i);
+			if (slen && slen <= SHARE_SLOT) {
+				uint8_t *dst = p->shares + (size_t)i * SHARE_SLOT;
+				for (size_t b = 0; b < slen; b++)
+					dst[b] = d.shares[off + b] ^ pad[off + b];
+				late_check(r, p, i, dst, slen, &e->meta);
+			}
+			if (!p->inflight)
+				pend_drop(r, p);
+		} else if (p) {
 			p->inflight &= ~(1u << i);
 			if (slen) {
 				struct pmeta *m = &p->meta[i];
@@ -561,6 +634,8 @@ static uint32_t synced_mask(struct keysvc *ks)
 static uint32_t ask_mask(struct responder *r, struct pend *p, uint32_t synced, uint64_t now)
 {
 	unsigned k = r->ks->cfg->k;
+	if (p->done)
+		return 0;
 	uint32_t base;
 	if (p->want_all)
 		base = synced;
