@@ -307,7 +307,17 @@ static void process_done(struct hubclient *hc, CURL *e, CURLcode res)
 			}
 		}
 		log_debug("hub #%u: %s", q->hub, h->err);
-		reap = attempt_failed(hc, q, now);
+		if (res == CURLE_OK && code == 409) {
+			/* the hub has used this frame's PSRD and holds no answer for it (it restarted
+			 * while the request was in flight, or the range is stale): the identical bytes
+			 * can never be accepted, so give the request up at once and let the caller seal
+			 * a new one on fresh PSRD (a retry is byte-identical or entirely fresh) */
+			q->state = RQ_DEAD;
+			round_signal(q->round);
+			reap = round_reap(q->round) ? q->round : NULL;
+		} else {
+			reap = attempt_failed(hc, q, now);
+		}
 	}
 	pthread_mutex_unlock(&hc->lock);
 	if (reap)
