@@ -112,7 +112,8 @@ int responder_start(struct responder *r);       /* threads */
 void responder_stop(struct responder *r);       /* stops and joins the threads; NULL-safe */
 void responder_free(struct responder *r);       /* stops threads, frees; NULL-safe */
 /* Fetch keys ids[count] for slave/master now (if not held yet) and wait up to until_ms until
- * all are held. 0 when all are held, -ETIMEDOUT. */
+ * all are held. 0 when all are held, -ETIMEDOUT, -ENOENT (more than n - k hubs said a key is
+ * unknown to them: it cannot be rebuilt, so the wait ends at once). */
 int responder_demand(struct responder *r, const uint8_t (*ids)[DSKE_KEY_ID_LEN], size_t count,
                      const char *master, const char *slave, uint64_t until_ms);
 /* Keys delivered: release their shares at every hub (in the background). */

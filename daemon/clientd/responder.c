@@ -42,6 +42,8 @@ struct pend {
 	uint32_t listed, inflight, got, nack;   /* bit i = hub i */
 	bool demanded, want_all;
 	bool done;                              /* rebuilt; kept only to check late shares */
+	bool gone;                              /* more than n - k hubs said it is not there */
+	uint32_t refused;                       /* hubs that answered (authenticated): UNKNOWN */
 	uint32_t good;                          /* done: hubs whose shares gave the key */
 	uint64_t demand_until;
 	struct pmeta *meta;                     /* n entries, valid where got */
@@ -594,8 +596,21 @@ apply:
 			} else {
 				p->nack |= 1u << i;
 				p->listed &= ~(1u << i);
+				if (e && e->status == WIRE_ST_UNKNOWN)
+					p->refused |= 1u << i;
+				/* the initiator returned the key only once k hubs stored their shares,
+				 * so when more than n - k hubs say (authenticated) they have no share,
+				 * the key does not exist for us (never made, released or expired):
+				 * stop asking, and let a waiting Get key with key IDs answer at once
+				 * instead of re-asking every hub until fetch_deadline */
+				if ((unsigned)__builtin_popcount(p->refused) > ks->n - ks->cfg->k &&
+				    !p->gone) {
+					p->gone = true;
+					pthread_cond_broadcast(&r->held);
+				}
 			}
-			try_rebuild(r, p);
+			if (!p->gone)
+				try_rebuild(r, p);
 		}
 		off += slen;
 	}
@@ -634,7 +649,7 @@ static uint32_t synced_mask(struct keysvc *ks)
 static uint32_t ask_mask(struct responder *r, struct pend *p, uint32_t synced, uint64_t now)
 {
 	unsigned k = r->ks->cfg->k;
-	if (p->done)
+	if (p->done || p->gone)
 		return 0;
 	uint32_t base;
 	if (p->want_all)
@@ -1148,6 +1163,10 @@ int responder_demand(struct responder *r, const uint8_t (*ids)[DSKE_KEY_ID_LEN],
 				continue;
 			all = false;
 			struct pend *p = pend_find(r, ids[j]);
+			if (p && p->gone) {
+				rc = -ENOENT;
+				goto out;
+			}
 			if (!p) {
 				/* not listed (yet): ask every hub once with the caller's SAE pair (the
 				 * hubs check it); after that, listings trigger the fetches */
@@ -1170,6 +1189,7 @@ int responder_demand(struct responder *r, const uint8_t (*ids)[DSKE_KEY_ID_LEN],
 			break;
 		}
 	}
+out:
 	pthread_mutex_unlock(&r->lock);
 	return rc;
 }
