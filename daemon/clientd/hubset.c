@@ -2,6 +2,7 @@
  * sealing and answer checks, STREAM_STATUS synchronisation, bundle imports. */
 #include <errno.h>
 #include <fcntl.h>
+#include <curl/curl.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -256,16 +257,21 @@ static bool sync_late_cb(void *cls, const struct hc_answer *a)
 	return r != -EBADMSG;
 }
 
-static unsigned sync_hubs(struct keysvc *ks, uint32_t mask, uint64_t deadline_ms, bool force)
+/* One STREAM_STATUS round to the hubs in mask (unsynchronised ones only unless force); returns
+ * the hubs that refused the frame with 409 (its PSRD range is already used at the hub), with
+ * the refused offsets in ret_mac_off. */
+static uint32_t sync_round(struct keysvc *ks, uint32_t mask, uint64_t deadline_ms, bool force,
+                           uint64_t ret_mac_off[CC_MAX_HUBS])
 {
 	struct hc_round *round = NULL;
 	struct sync_late *sl = NULL;
 	struct hc_answer a;
 	unsigned sent = 0;
+	uint32_t stale = 0;
 	int r;
 
 	if (!ks->hc)
-		return hubset_synced_count(ks);
+		return 0;
 	sl = calloc(1, sizeof(*sl));
 	if (!sl || hc_round_new(ks->hc, &round) < 0)
 		goto out;
@@ -298,12 +304,152 @@ static unsigned sync_hubs(struct keysvc *ks, uint32_t mask, uint64_t deadline_ms
 			hc_round_retry(round, a.hub);
 		}
 	}
+	for (unsigned i = 0; i < ks->n; i++) {
+		char err[64];
+		bool up;
+		if (!sl->req[i].type || hub_is_synced(ks, i))
+			continue;
+		hubclient_hub_state(ks->hc, i, &up, err, sizeof(err));
+		if (!strncmp(err, "HTTP 409", 8)) {
+			stale |= 1u << i;
+			ret_mac_off[i] = sl->req[i].mac_off;
+		}
+	}
 out:
 	if (round) {
 		hc_round_finish(round, sync_late_cb, free, sl);
 		sl = NULL;
 	}
 	free(sl);
+	return stale;
+}
+
+/* Rollback: a client started on an old copy of its state (a backup, a VM snapshot) allocates
+ * c2h offsets it has already used; the hub refuses its STREAM_STATUS with 409 (stale range), so
+ * the client cannot learn the hub's mark from an authenticated reply. It looks for an unused
+ * offset with probe frames: a STREAM_STATUS naming the candidate offset whose tag is random, not
+ * made with the PSRD there, so it reveals nothing about those bytes. The hub checks the range
+ * before the tag: 409 = used, 401 = unused (the tag then fails; nothing is burned). Candidates
+ * go up in doubling steps (32 bytes, 64, ... up to SYNC_PROBE_MAX) from the refused offset, so
+ * the client leaves the used range it landed in after skipping about twice its length at most;
+ * the real STREAM_STATUS is then sealed at the unused offset, and its authenticated reply moves
+ * the allocation past everything the hub accepted. No PSRD the hub saw used is used again, for
+ * a pad or a MAC key. (Answers to probes are not authenticated: a forged 409 makes the client
+ * skip further, a forged 401 costs one refused STREAM_STATUS; neither makes it reuse PSRD.) */
+#define SYNC_PROBE_MAX (64u * 1024)
+#define SYNC_PROBES 48
+
+static size_t probe_discard(char *p, size_t size, size_t n, void *ud)
+{
+	(void)p;
+	(void)ud;
+	return size * n;
+}
+
+/* POST a probe frame naming c2h offset off to hub h: the HTTP status (401 unused, 409 used), 0
+ * on a transport error. */
+static long sync_probe(struct keysvc *ks, struct hub *h, uint64_t off)
+{
+	struct wire_hdr hdr = { .version = WIRE_VERSION, .type = WIRE_STREAM_STATUS, .mac_off = off };
+	struct curl_slist *hl = NULL;
+	uint8_t *body = NULL, *frame = NULL;
+	size_t blen = 0, flen, tag_off;
+	char url[CC_URL_MAX + 16];
+	CURL *c = NULL;
+	long code = 0;
+	size_t l = strlen(h->cfg->url);
+
+	while (l && h->cfg->url[l - 1] == '/')
+		l--;
+	if (l >= 8 && !strncmp(h->cfg->url + l - 8, "/dske/v1", 8))
+		snprintf(url, sizeof(url), "%.*s", (int)l, h->cfg->url);
+	else
+		snprintf(url, sizeof(url), "%.*s/dske/v1", (int)l, h->cfg->url);
+	if (sync_body(h, &body, &blen) < 0 || names_copy(hdr.sender, h->link.self) < 0 ||
+	    names_copy(hdr.receiver, h->cfg->name) < 0)
+		goto out;
+	randombytes_buf(hdr.txn_id, sizeof(hdr.txn_id));
+	hdr.body_len = (uint32_t)blen;
+	flen = wire_frame_len(&hdr, blen);
+	frame = malloc(flen);
+	if (!frame || wire_frame_encode(&hdr, body, blen, frame, flen, &tag_off) < 0)
+		goto out;
+	randombytes_buf(frame + tag_off, WIRE_TAG_LEN);   /* not a MAC: no PSRD is read */
+	c = curl_easy_init();
+	hl = curl_slist_append(NULL, "Content-Type: application/octet-stream");
+	if (!c || !hl)
+		goto out;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)frame);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)flen);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, probe_discard);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ks->cfg->hub_timeout_ms);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+out:
+	if (hl)
+		curl_slist_free_all(hl);
+	if (c)
+		curl_easy_cleanup(c);
+	free(frame);
+	free(body);
+	return code;
+}
+
+/* Hub i refused a STREAM_STATUS at c2h offset used: find an unused offset above it and move the
+ * allocation there. 0 when found, -EAGAIN otherwise (try again later). */
+static int sync_skip_used(struct keysvc *ks, unsigned i, uint64_t used)
+{
+	struct hub *h = &ks->hubs[i];
+	struct psrd_info ti;
+	uint64_t step = 32, cand;
+	unsigned probes = 0;
+
+	log_warn("hub %s: STREAM_STATUS refused, c2h offset %llu is already used at the hub (was "
+	         "this state restored from a backup or a snapshot?); looking for unused PSRD above it",
+	         h->cfg->name, (unsigned long long)used);
+	for (; probes < SYNC_PROBES; probes++) {
+		cand = used + 32 + step;
+		psrd_stream_info(h->c2h, &ti);
+		if (cand + 32 > ti.end)
+			break;
+		long code = sync_probe(ks, h, cand);
+		if (code == 401) {
+			int r = psrd_stream_advance(h->c2h, cand);
+			if (r < 0)
+				return log_error_errno(r, "hub %s: cannot move c2h to %llu", h->cfg->name,
+				                       (unsigned long long)cand);
+			log_notice("hub %s: c2h offsets below %llu are used at the hub (%u probes); "
+			           "resynchronising from there", h->cfg->name, (unsigned long long)cand,
+			           probes + 1);
+			return 0;
+		}
+		if (code != 409)
+			break;
+		used = cand;
+		if (step < SYNC_PROBE_MAX)
+			step *= 2;
+	}
+	log_warn("hub %s: no unused c2h PSRD found above offset %llu (%u probes)", h->cfg->name,
+	         (unsigned long long)used, probes);
+	return -EAGAIN;
+}
+
+static unsigned sync_hubs(struct keysvc *ks, uint32_t mask, uint64_t deadline_ms, bool force)
+{
+	uint64_t mac_off[CC_MAX_HUBS] = { 0 };
+
+	for (unsigned round = 0; round < 4 && mask; round++) {
+		uint32_t stale = sync_round(ks, mask, deadline_ms, force, mac_off);
+		if (!stale || hc_now_ms() >= deadline_ms)
+			break;
+		mask = 0;
+		for (unsigned i = 0; i < ks->n; i++)
+			if ((stale & (1u << i)) && sync_skip_used(ks, i, mac_off[i]) == 0)
+				mask |= 1u << i;
+	}
 	return hubset_synced_count(ks);
 }
 
