@@ -337,7 +337,7 @@ int hub_registry_import(struct hub_registry *r, const uint8_t *buf, size_t len,
 {
 	struct bundle b;
 	struct registration reg = { 0 };
-	struct hub_client *c;
+	struct hub_client *c = NULL;
 	struct psrd_info ic, ih;
 	char dir[4200];
 	unsigned line = 0;
@@ -382,6 +382,17 @@ int hub_registry_import(struct hub_registry *r, const uint8_t *buf, size_t len,
 	bundle_checksum_hex(&b, res->checksum);
 
 	pthread_mutex_lock(&r->import_lock);
+	/* every client must give this hub the same Shamir index, or shares would not combine */
+	for (size_t i = 0; i < hub_registry_count(r); i++) {
+		struct hub_client *o = hub_registry_get(r, i);
+		uint8_t x = hub_client_index(o);
+		if (strcmp(o->name, b.client) != 0 && x != b.hub_index) {
+			snprintf(err, errlen, "bundle gives this hub index %u, but client %s has it as index "
+			         "%u: all clients must use the same index for a hub", b.hub_index, o->name, x);
+			e = -EINVAL;
+			goto out;
+		}
+	}
 	c = hub_registry_find(r, b.client);
 	if (!c) {
 		e = client_dir(r, b.client, dir, sizeof(dir));

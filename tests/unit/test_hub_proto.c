@@ -616,6 +616,8 @@ static void test_long_poll(void **state)
 	free(a.s.frame);
 }
 
+static uint8_t import_index = 2;
+
 static int import_one(const char *hubname, const char *client, enum bundle_role role, uint32_t block,
                       uint64_t start, struct hub_import_result *res, char *err, size_t errlen)
 {
@@ -626,7 +628,7 @@ static int import_one(const char *hubname, const char *client, enum bundle_role 
 
 	randombytes_buf(data, sizeof(data));
 	strcpy(b.hub, hubname);
-	b.hub_index = 2;
+	b.hub_index = import_index;
 	strcpy(b.hub_url, "http://127.0.0.1:1");
 	strcpy(b.client, client);
 	b.sae_count = 1;
@@ -670,6 +672,12 @@ static void test_imports(void **state)
 	assert_int_equal(info.last_block_id, 2);
 	assert_int_equal(import_one("hub1", "carol", BUNDLE_FOR_HUB, 1, 0, &res, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "older"));
+	/* a bundle that gives this hub another index than the other clients' */
+	import_index = 3;
+	assert_int_equal(import_one("hub1", "dave", BUNDLE_FOR_HUB, 1, 0, &res, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "all clients must use the same index"));
+	assert_null(hub_registry_find(hub->reg, "dave"));
+	import_index = 2;
 }
 
 int main(void)
