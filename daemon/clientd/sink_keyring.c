@@ -1,0 +1,387 @@
+/* sink_keyring.c — keyring delivery: the ring, the table of published keys, the thread that
+ * keeps each keyring peer's supply topped up (initiator) or publishes what the responder
+ * rebuilt (responder). See sink_keyring.h. */
+#include "clientd/sink_keyring.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uuid/uuid.h>
+
+#include "clientd/engine.h"
+#include "clientd/sink_keyring_int.h"
+#include "common/log.h"
+#include "keyring.h"
+#include "desc.h"
+
+#define TICK_MS 200                 /* the thread looks at the ring this often */
+#define RETRY_MIN_MS 500            /* after a failed round for a peer, then doubling */
+#define RETRY_MAX_MS 30000
+#define TAKE_MAX 64                 /* responder: keys taken from the pool per call */
+
+/* ---------------------------------------------------------------- configuration */
+
+bool sink_keyring_wanted(const struct client_config *c)
+{
+	if (c->keyring.publish_etsi)
+		return true;
+	for (unsigned i = 0; i < c->npeers; i++)
+		if (c->peers[i].keyring)
+			return true;
+	return false;
+}
+
+bool sink_keyring_initiates(const struct client_config *c, unsigned peer)
+{
+	const struct cc_peer *p = &c->peers[peer];
+
+	if (p->keyring_initiator == CC_KR_INIT_YES)
+		return true;
+	if (p->keyring_initiator == CC_KR_INIT_NO)
+		return false;
+	return strcmp(c->name, p->name) < 0;    /* auto: both sides agree on one initiator */
+}
+
+int sink_keyring_config_check(const struct client_config *c, char *err, size_t errlen)
+{
+	if (!keyring_name_valid(c->keyring.name)) {
+		snprintf(err, errlen, "%s: [keyring] name \"%s\": not a keyring name (1..64 of "
+		         "A-Z a-z 0-9 . _ : -, not starting with . or _)", c->path, c->keyring.name);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < c->npeers; i++) {
+		const struct cc_peer *p = &c->peers[i];
+		bool found = false;
+		if (!p->keyring)
+			continue;
+		if (!c->keyring.sae[0] || client_config_sae_find(c, c->keyring.sae) < 0) {
+			snprintf(err, errlen, "%s:%u: [peer %s] keyring = yes needs [keyring] sae = a local "
+			         "[sae] (the keyring sink's SAE ID)", c->path, p->line, p->name);
+			return -EINVAL;
+		}
+		for (unsigned j = 0; j < p->nsaes; j++)
+			found |= !strcmp(p->saes[j], p->keyring_sae);
+		if (!found) {
+			snprintf(err, errlen, "%s:%u: [peer %s] keyring = yes needs keyring_sae = one of its "
+			         "saes (the peer's keyring SAE ID)", c->path, p->line, p->name);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- the table */
+
+static unsigned peer_keys(const struct cc_peer *p)
+{
+	return p->keyring_keys ? p->keyring_keys : CC_KR_DEFAULT_KEYS;
+}
+
+static uint64_t peer_lifetime(const struct client_config *c, const struct cc_peer *p)
+{
+	return p->keyring_lifetime_s ? p->keyring_lifetime_s : c->keyring.timeout_s;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Publish one key and remember it. Caller holds s->lock. */
+static int sink_publish_locked(struct sink_keyring *s, unsigned peer, const struct keysvc_key *k,
+                               uint64_t timeout_s, enum kr_source src)
+{
+	struct client_config *c = s->ks->cfg;
+	struct kr_entry *e;
+	char desc[KEYRING_DESC_SIZE], id[37];
+	key_serial_t serial;
+	int r;
+
+	uuid_unparse_lower(k->key_id, id);
+	r = keyring_desc_format(desc, sizeof(desc), KEYRING_DESC_PREFIX, c->peers[peer].name,
+	                        k->key_id);
+	if (r < 0)
+		return log_warn_errno(r, "keyring: cannot name key %s of peer %s", id,
+		                      c->peers[peer].name);
+	if (k->len > KEYRING_PAYLOAD_MAX)
+		return log_warn_errno(EMSGSIZE, "keyring: key %s is too large for a user key", id);
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct kr_entry *n = realloc(s->e, cap * sizeof(*n));
+		if (!n)
+			return log_warn_errno(ENOMEM, "keyring: cannot track key %s", id);
+		s->e = n;
+		s->cap = cap;
+	}
+	r = keyring_key_publish(&s->ring, desc, k->key, k->len,
+	                        timeout_s > UINT32_MAX ? UINT32_MAX : (unsigned)timeout_s, &serial);
+	if (r < 0)
+		return log_warn_errno(r, "keyring: cannot publish %s in ring %s", desc, s->ring.name);
+	e = &s->e[s->n++];
+	memset(e, 0, sizeof(*e));
+	memcpy(e->key_id, k->key_id, DSKE_KEY_ID_LEN);
+	e->peer = peer;
+	e->serial = serial;
+	e->source = src;
+	e->published = ks_now_s();
+	e->expiry = timeout_s ? e->published + timeout_s : 0;
+	e->len = k->len;
+	snprintf(e->desc, sizeof(e->desc), "%s", desc);
+	log_info("keyring: published %s (%zu bits, %s, expires in %llu s)", desc, k->len * 8,
+	         kr_source_name(src), (unsigned long long)timeout_s);
+	return 0;
+}
+
+const char *kr_source_name(enum kr_source src)
+{
+	switch (src) {
+	case KR_SRC_INITIATOR: return "initiator";
+	case KR_SRC_RESPONDER: return "responder";
+	case KR_SRC_ETSI: return "etsi";
+	}
+	return "?";
+}
+
+/* Forget keys that consumers invalidated, that expired, or that someone replaced. */
+static void sink_prune_locked(struct sink_keyring *s)
+{
+	uint64_t now = ks_now_s();
+	size_t i = 0;
+
+	while (i < s->n) {
+		struct kr_entry *e = &s->e[i];
+		key_serial_t found = 0;
+		int r = keyring_key_find(&s->ring, e->desc, &found);
+		if (r == 0 && found == e->serial && (!e->expiry || e->expiry > now)) {
+			i++;
+			continue;
+		}
+		log_info("keyring: %s is gone (%s)", e->desc,
+		         r == 0 ? (found != e->serial ? "replaced" : "expired") :
+		         r == -EKEYEXPIRED ? "expired" : "invalidated or unlinked");
+		if (r == 0 && found == e->serial)
+			keyring_key_invalidate(e->serial);      /* past our expiry: do not leave it */
+		s->e[i] = s->e[--s->n];
+	}
+}
+
+static size_t sink_count_locked(struct sink_keyring *s, unsigned peer, enum kr_source src)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->n; i++)
+		n += s->e[i].peer == peer && s->e[i].source == src;
+	return n;
+}
+
+static void sink_note_failure(struct sink_keyring *s, unsigned peer, int r, const char *msg)
+{
+	struct kr_peer_state *ps = &s->peers[peer];
+
+	ps->backoff_ms = ps->backoff_ms ? ps->backoff_ms * 2 : RETRY_MIN_MS;
+	if (ps->backoff_ms > RETRY_MAX_MS)
+		ps->backoff_ms = RETRY_MAX_MS;
+	ps->retry_at = now_ms() + ps->backoff_ms;
+	if (ps->failures++ == 0 || ps->backoff_ms == RETRY_MAX_MS)
+		log_warn("keyring: peer %s: %s (%s); retrying in %llu ms", s->ks->cfg->peers[peer].name,
+		         msg[0] ? msg : strerror(-r), strerror(-r), (unsigned long long)ps->backoff_ms);
+}
+
+static void sink_note_success(struct sink_keyring *s, unsigned peer)
+{
+	struct kr_peer_state *ps = &s->peers[peer];
+
+	if (ps->failures)
+		log_notice("keyring: peer %s: keys flow again", s->ks->cfg->peers[peer].name);
+	ps->failures = 0;
+	ps->backoff_ms = 0;
+	ps->retry_at = 0;
+}
+
+/* Initiator: make keys until the peer has its supply. */
+static void sink_top_up(struct sink_keyring *s, unsigned peer)
+{
+	struct client_config *c = s->ks->cfg;
+	const struct cc_peer *p = &c->peers[peer];
+	struct keysvc_batch *b = NULL;
+	struct keysvc_err err = { "" };
+	size_t have;
+	unsigned want;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	have = sink_count_locked(s, peer, KR_SRC_INITIATOR);
+	pthread_mutex_unlock(&s->lock);
+	if (have >= peer_keys(p))
+		return;
+	want = peer_keys(p) - (unsigned)have;
+	if (want > c->max_keys_per_request)
+		want = c->max_keys_per_request;
+	r = keysvc_get_keys(s->ks, c->keyring.sae, p->keyring_sae, want, 0, &b, &err);
+	if (r < 0) {
+		sink_note_failure(s, peer, r, err.msg);
+		return;
+	}
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < b->count; i++)
+		sink_publish_locked(s, peer, &b->keys[i], peer_lifetime(c, p), KR_SRC_INITIATOR);
+	pthread_mutex_unlock(&s->lock);
+	keysvc_batch_free(b);
+	sink_note_success(s, peer);
+}
+
+/* Responder: publish the keys the responder rebuilt for the pair (peer's keyring SAE -> ours). */
+static void sink_take_held(struct sink_keyring *s, unsigned peer)
+{
+	struct client_config *c = s->ks->cfg;
+	const struct cc_peer *p = &c->peers[peer];
+	uint8_t ids[TAKE_MAX][DSKE_KEY_ID_LEN];
+	struct keysvc_batch *b = NULL;
+	struct keysvc_err err = { "" };
+	unsigned init_sae = 0;
+	int local, r;
+	size_t n;
+
+	local = client_config_sae_find(c, c->keyring.sae);
+	if (local < 0 || client_config_peer_of_sae(c, p->keyring_sae, &init_sae) != (int)peer)
+		return;
+	n = keypool_list_pair(s->ks->pool, peer, init_sae, (unsigned)local, ks_now_s(), ids,
+	                      TAKE_MAX);
+	if (n == 0)
+		return;
+	r = keysvc_get_keys_with_ids(s->ks, c->keyring.sae, p->keyring_sae,
+	                             (const uint8_t (*)[DSKE_KEY_ID_LEN])ids, n, &b, &err);
+	if (r < 0) {
+		sink_note_failure(s, peer, r, err.msg);
+		return;
+	}
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < b->count; i++)
+		sink_publish_locked(s, peer, &b->keys[i], peer_lifetime(c, p), KR_SRC_RESPONDER);
+	pthread_mutex_unlock(&s->lock);
+	keysvc_batch_free(b);
+	sink_note_success(s, peer);
+}
+
+static void *sink_main(void *arg)
+{
+	struct sink_keyring *s = arg;
+	struct client_config *c = s->ks->cfg;
+
+	keysvc_thread_iface("keyring");
+	pthread_mutex_lock(&s->lock);
+	while (!s->stop) {
+		struct timespec ts;
+		sink_prune_locked(s);
+		pthread_mutex_unlock(&s->lock);
+		for (unsigned i = 0; i < c->npeers; i++) {
+			if (!c->peers[i].keyring || now_ms() < s->peers[i].retry_at)
+				continue;
+			if (sink_keyring_initiates(c, i))
+				sink_top_up(s, i);
+			else
+				sink_take_held(s, i);
+		}
+		pthread_mutex_lock(&s->lock);
+		if (s->stop)
+			break;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += TICK_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- ETSI hook */
+
+void sink_keyring_on_delivery(void *cls, unsigned peer, const struct keysvc_batch *b,
+                              const char *iface)
+{
+	struct sink_keyring *s = cls;
+	struct client_config *c;
+
+	if (!s || !b || !iface)
+		return;
+	c = s->ks->cfg;
+	if (!c->keyring.publish_etsi || peer >= c->npeers ||
+	    (strncmp(iface, "etsi", 4) != 0 && strcmp(iface, "api") != 0))
+		return;
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < b->count; i++)
+		sink_publish_locked(s, peer, &b->keys[i], c->keyring.timeout_s, KR_SRC_ETSI);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---------------------------------------------------------------- life cycle */
+
+int sink_keyring_new(struct keysvc *ks, struct sink_keyring **ret)
+{
+	struct client_config *c = ks->cfg;
+	struct sink_keyring *s;
+	int r;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->ks = ks;
+	s->peers = calloc(c->npeers ? c->npeers : 1, sizeof(*s->peers));
+	if (!s->peers) {
+		free(s);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	r = keyring_ring_open(c->keyring.name, c->keyring.group[0] ? c->keyring.group : NULL,
+	                      &s->ring);
+	if (r < 0) {
+		(void)log_error_errno(r, "keyring: cannot open or create the keyring %s in root's user "
+		                      "keyring", c->keyring.name);
+		sink_keyring_free(s);
+		return r;
+	}
+	log_notice("keyring: ring %s (id %d, permission %08x%s%s)", s->ring.name, s->ring.serial,
+	           s->ring.perm, s->ring.gid != KEYRING_NO_GROUP ? ", group " : ", no group",
+	           s->ring.gid != KEYRING_NO_GROUP ? c->keyring.group : "");
+	ks->keyring = s;
+	*ret = s;
+	return 0;
+}
+
+int sink_keyring_start(struct sink_keyring *s)
+{
+	int r = pthread_create(&s->thread, NULL, sink_main, s);
+	if (r)
+		return -r;
+	s->started = true;
+	return 0;
+}
+
+void sink_keyring_free(struct sink_keyring *s)
+{
+	if (!s)
+		return;
+	if (s->started) {
+		pthread_mutex_lock(&s->lock);
+		s->stop = true;
+		pthread_cond_broadcast(&s->cond);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->thread, NULL);
+	}
+	if (s->ks && s->ks->keyring == s)
+		s->ks->keyring = NULL;
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->lock);
+	free(s->e);
+	free(s->peers);
+	free(s);
+}
