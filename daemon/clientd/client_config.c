@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clientd/sink_keyring.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "core/wire.h"
@@ -19,6 +20,8 @@ enum key_id {
 	K_PEER_SAES,
 	K_SAE_UID, K_SAE_GID, K_SAE_CERT_CN, K_SAE_QUOTA,
 	K_ETSI_UNIX, K_ETSI_HTTPS, K_ETSI_CERT, K_ETSI_KEY, K_ETSI_CA, K_ETSI_INSECURE,
+	K_KR_NAME, K_KR_GROUP, K_KR_SAE, K_KR_TIMEOUT, K_KR_PUBLISH_ETSI, K_KR_REQUEST_KEY,
+	K_PEER_KEYRING, K_PEER_KR_SAE, K_PEER_KR_KEYS, K_PEER_KR_LIFETIME, K_PEER_KR_INITIATOR,
 };
 
 const struct cfg_key client_config_keys[] = {
@@ -55,6 +58,18 @@ const struct cfg_key client_config_keys[] = {
 	{ "etsi", false, "tls_key", CFG_PATH, 0, 0, K_ETSI_KEY },
 	{ "etsi", false, "tls_ca", CFG_PATH, 0, 0, K_ETSI_CA },
 	{ "etsi", false, "insecure_http", CFG_HOSTPORT, 0, 0, K_ETSI_INSECURE },
+	{ "keyring", false, "name", CFG_STRING, 0, 0, K_KR_NAME },
+	{ "keyring", false, "group", CFG_STRING, 0, 0, K_KR_GROUP },
+	{ "keyring", false, "sae", CFG_SAE_ID, 0, 0, K_KR_SAE },
+	{ "keyring", false, "timeout", CFG_DURATION, 1000, 30ull * 86400 * 1000, K_KR_TIMEOUT },
+	{ "keyring", false, "publish_etsi", CFG_BOOL, 0, 0, K_KR_PUBLISH_ETSI },
+	{ "keyring", false, "request_key", CFG_BOOL, 0, 0, K_KR_REQUEST_KEY },
+	{ "peer", true, "keyring", CFG_BOOL, 0, 0, K_PEER_KEYRING },
+	{ "peer", true, "keyring_sae", CFG_SAE_ID, 0, 0, K_PEER_KR_SAE },
+	{ "peer", true, "keyring_keys", CFG_UINT, 1, 1000, K_PEER_KR_KEYS },
+	{ "peer", true, "keyring_lifetime", CFG_DURATION, 1000, 30ull * 86400 * 1000,
+	  K_PEER_KR_LIFETIME },
+	{ "peer", true, "keyring_initiator", CFG_STRING, 0, 0, K_PEER_KR_INITIATOR },
 };
 const size_t client_config_nkeys = sizeof(client_config_keys) / sizeof(client_config_keys[0]);
 
@@ -86,6 +101,10 @@ void client_config_defaults(struct client_config *c)
 	c->low_water = 64 * 1024;
 	c->psrd_reserve = 16 * 1024;
 	c->log_level = LOG_LVL_INFO;
+	snprintf(c->keyring.name, sizeof(c->keyring.name), "dske");
+	snprintf(c->keyring.group, sizeof(c->keyring.group), "dske");
+	c->keyring.timeout_s = 3600;
+	c->keyring.request_key = true;
 }
 
 static int copy_str(struct cfg_ctx *ctx, char *dst, size_t dstlen, const char *key, const char *v)
@@ -261,6 +280,35 @@ static int set_key(void *user, struct cfg_ctx *ctx, const struct cfg_key *key,
 	case K_ETSI_CA: return copy_str(ctx, c->etsi.tls_ca, sizeof(c->etsi.tls_ca), key->key, v->str);
 	case K_ETSI_INSECURE:
 		return copy_str(ctx, c->etsi.insecure_http, sizeof(c->etsi.insecure_http), key->key, v->str);
+	case K_KR_NAME: return copy_str(ctx, c->keyring.name, sizeof(c->keyring.name), key->key, v->str);
+	case K_KR_GROUP: return copy_str(ctx, c->keyring.group, sizeof(c->keyring.group), key->key, v->str);
+	case K_KR_SAE: return copy_str(ctx, c->keyring.sae, sizeof(c->keyring.sae), key->key, v->str);
+	case K_KR_TIMEOUT: c->keyring.timeout_s = v->u / 1000; return 0;
+	case K_KR_PUBLISH_ETSI: c->keyring.publish_etsi = v->b; return 0;
+	case K_KR_REQUEST_KEY: c->keyring.request_key = v->b; return 0;
+	case K_PEER_KEYRING:
+	case K_PEER_KR_SAE:
+	case K_PEER_KR_KEYS:
+	case K_PEER_KR_LIFETIME:
+	case K_PEER_KR_INITIATOR:
+		if (!(pe = peer_get(c, ctx, arg)))
+			return -EINVAL;
+		switch ((enum key_id)key->id) {
+		case K_PEER_KEYRING: pe->keyring = v->b; return 0;
+		case K_PEER_KR_SAE: return copy_str(ctx, pe->keyring_sae, sizeof(pe->keyring_sae), key->key, v->str);
+		case K_PEER_KR_KEYS: pe->keyring_keys = (unsigned)v->u; return 0;
+		case K_PEER_KR_LIFETIME: pe->keyring_lifetime_s = v->u / 1000; return 0;
+		default:
+			if (!strcmp(v->str, "auto"))
+				pe->keyring_initiator = CC_KR_INIT_AUTO;
+			else if (!strcmp(v->str, "yes"))
+				pe->keyring_initiator = CC_KR_INIT_YES;
+			else if (!strcmp(v->str, "no"))
+				pe->keyring_initiator = CC_KR_INIT_NO;
+			else
+				return cfg_fail(ctx, "keyring_initiator: \"%s\" is not auto, yes or no", v->str);
+			return 0;
+		}
 	}
 	return cfg_fail(ctx, "internal: unhandled key %s", key->key);
 }
@@ -325,6 +373,10 @@ static int validate(struct loader *l)
 		            c->default_key_size);
 	if (c->etsi.https[0] && (!c->etsi.tls_cert[0] || !c->etsi.tls_key[0] || !c->etsi.tls_ca[0]))
 		return fail(l, 0, "[etsi]: https needs tls_cert, tls_key and tls_ca");
+	if (sink_keyring_config_check(c, l->err, CC_ERR_MAX) < 0) {
+		l->failed = true;
+		return -EINVAL;
+	}
 	return 0;
 }
 

@@ -23,11 +23,29 @@ struct cc_hub {
 	unsigned line;
 };
 
+enum cc_kr_initiator { CC_KR_INIT_AUTO, CC_KR_INIT_YES, CC_KR_INIT_NO };
+#define CC_KR_DEFAULT_KEYS 4
+
 struct cc_peer {
 	char name[DSKE_NAME_MAX + 1];        /* the peer client's KME name */
 	unsigned nsaes;
 	char saes[CC_MAX_PEER_SAES][DSKE_NAME_MAX + 1];
 	unsigned line;
+	/* keyring delivery (sink_keyring.h); 0 = default */
+	bool keyring;
+	char keyring_sae[DSKE_NAME_MAX + 1]; /* the peer's keyring SAE (one of saes) */
+	unsigned keyring_keys;               /* keys kept ready (CC_KR_DEFAULT_KEYS) */
+	uint64_t keyring_lifetime_s;         /* kernel timeout ([keyring] timeout) */
+	enum cc_kr_initiator keyring_initiator;
+};
+
+struct cc_keyring {                      /* [keyring] */
+	char name[DSKE_NAME_MAX + 1];        /* ring in root's user keyring ("dske") */
+	char group[DSKE_NAME_MAX + 1];       /* its group when it exists ("dske") */
+	char sae[DSKE_NAME_MAX + 1];         /* the keyring sink's local SAE ("" = none) */
+	uint64_t timeout_s;                  /* kernel timeout of published keys (1h) */
+	bool publish_etsi;                   /* also publish keys delivered over ETSI 014 (no) */
+	bool request_key;                    /* serve POST /v1/request-key (yes) */
 };
 
 struct cc_sae {                          /* a local SAE */
@@ -69,6 +87,7 @@ struct client_config {
 	struct cc_peer peers[CC_MAX_PEERS];
 	struct cc_sae saes[CC_MAX_SAES];
 	struct cc_etsi etsi;
+	struct cc_keyring keyring;
 };
 
 /* Defaults (as documented in dske-client.conf(5)) into *c. */

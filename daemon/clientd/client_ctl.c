@@ -10,6 +10,7 @@
 #include "clientd/client_ctl.h"
 #include "clientd/engine.h"
 #include "clientd/etsi.h"
+#include "clientd/sink_keyring.h"
 #include "common/ctl.h"
 #include "common/log.h"
 
@@ -143,6 +144,8 @@ static int h_import(void *cls, struct httpd_request *req, json_t **ret_json, uns
 static const struct ctl_route routes[] = {
 	{ "GET", "/v1/status", false, h_status },
 	{ "POST", "/v1/import", true, h_import },
+	{ "GET", "/v1/keys", false, sink_keyring_ctl_keys },
+	{ "POST", "/v1/request-key", true, sink_keyring_ctl_request_key },
 };
 
 static struct etsi *ctl_etsi;   /* one daemon per process */

@@ -16,6 +16,7 @@
 #include "clientd/client_ctl.h"
 #include "clientd/engine.h"
 #include "clientd/etsi.h"
+#include "clientd/sink_keyring.h"
 #include "common/ctl.h"
 #include "common/log.h"
 #include "common/sdnotify.h"
@@ -140,6 +141,7 @@ int main(int argc, char **argv)
 	struct keysvc *ks = NULL;
 	struct ctl *ctl = NULL;
 	struct etsi *etsi = NULL;
+	struct sink_keyring *keyring = NULL;
 	char err[CC_ERR_MAX];
 	int opt, r, rc = 1, lockfd = -1;
 	sigset_t sigs;
@@ -206,6 +208,8 @@ int main(int argc, char **argv)
 
 	log_info("dske-clientd %s starting: client %s, %u hubs, k = %u, entropy: %s", DSKE_VERSION,
 	         cfg->name, cfg->nhubs, cfg->k, rng_source_name());
+	if (sink_keyring_wanted(cfg) && sink_keyring_new(ks, &keyring) < 0)
+		goto out;   /* logged why */
 	if (keysvc_start(ks, 2 * cfg->hub_timeout_ms) < 0)
 		goto out;
 	if (start_etsi(cfg, ks, &etsi) < 0)
@@ -213,6 +217,10 @@ int main(int argc, char **argv)
 	r = client_ctl_start(ks, etsi, &ctl);
 	if (r < 0) {
 		(void)log_error_errno(r, "cannot serve the control socket %s", cfg->control_socket);
+		goto out;
+	}
+	if (keyring && (r = sink_keyring_start(keyring)) < 0) {
+		(void)log_error_errno(r, "cannot start keyring delivery");
 		goto out;
 	}
 	sdnotify_ready();
@@ -235,6 +243,7 @@ int main(int argc, char **argv)
 out:
 	ctl_stop(ctl);
 	etsi_stop(etsi);
+	sink_keyring_free(keyring);
 	keysvc_close(ks);
 	if (lockfd >= 0)
 		close(lockfd);
