@@ -1,0 +1,109 @@
+#!/bin/bash
+# Keyring delivery between two clients (a lab of 3 hubs, k = 2), both daemons on this host in
+# one test ring and in a fresh session keyring (`keyctl session -`, as under systemd):
+#   - both sides hold the same key IDs and bytes (each names the other as <peer>);
+#   - keys invalidated on the initiator are replaced on both sides;
+#   - an expired key is replaced;
+#   - GET /v1/keys lists what was published, never bytes.
+if [ -z "${DSKE_IN_SESSION:-}" ]; then
+	[ "$(id -u)" = 0 ] || { echo "SKIP: the ring lives in root's user keyring (needs root)"; exit 77; }
+	keyctl show @s >/dev/null 2>&1 ||
+		{ echo "SKIP: the kernel keyring is not available (CONFIG_KEYS or a seccomp filter)"; exit 77; }
+	DSKE_IN_SESSION=1 exec keyctl session - bash "$0" "$@" 2>&1
+fi
+. "$(dirname "$0")/lib.sh"
+
+ring="dsketest-kr$$"
+ring_remove() {
+	local rid k
+	rid=$(keyctl search @u keyring "$ring" 2>/dev/null) || return 0
+	for k in $(keyctl list "$rid" 2>/dev/null | awk -F: '/user: / {print $1}'); do
+		keyctl invalidate "$k" 2>/dev/null
+	done
+	keyctl invalidate "$rid"
+}
+on_exit ring_remove
+logs() { tail -n 15 "$DSKE_LAB_DIR"/client*/log >&2; }
+
+lab_start --hubs 3 --clients 2 -k 2 --psrd 1M
+for c in client1 client2; do
+	p=client2; [ $c = client2 ] && p=client1
+	lab_stop_client "$c"
+	cat >> "$DSKE_LAB_DIR/$c/client.conf" <<EOF
+
+[keyring]
+name = $ring
+sae = ${c}_sae1
+timeout = 1h
+
+[peer $p]
+keyring = yes
+keyring_sae = ${p}_sae1
+keyring_keys = 3
+keyring_lifetime = 1h
+EOF
+	lab_start_client "$c"
+done
+
+# IDs of the keys "dske:<peer>:<id>" in the ring, sorted
+ring_id() { keyctl search @u keyring "$ring" 2>/dev/null; }
+ring_ids() {   # PEER
+	local rid
+	rid=$(ring_id) || return 0
+	keyctl list "$rid" 2>/dev/null | sed -n "s/.*user: dske:$1:\([0-9a-f-]\{36\}\)$/\1/p" | sort
+}
+count() { ring_ids "$1" | grep -c .; }
+# client1 published N keys for client2, and client2 the same N for client1
+both_have() { [ "$(count client2)" = "$1" ] && [ "$(ring_ids client2)" = "$(ring_ids client1)" ]; }
+key_bytes() {   # PEER ID
+	local k
+	k=$(keyctl search "$(ring_id)" user "dske:$1:$2") && keyctl pipe "$k" | od -An -tx1 -v | tr -d ' \n'
+}
+show() { echo "client1 [$(ring_ids client2 | tr '\n' ' ')] client2 [$(ring_ids client1 | tr '\n' ' ')]"; }
+
+# client1 < client2: client1 initiates (auto) and keeps 3 keys; client2 publishes the same ones
+wait_for -t 20 both_have 3 || { logs; fail "want the same 3 key IDs on both sides: $(show)"; }
+first=$(ring_ids client2)
+for id in $first; do
+	a=$(key_bytes client2 "$id") && b=$(key_bytes client1 "$id") || fail "cannot read key $id"
+	assert_eq "${#a}" 64 "key $id: hex digits (256 bits)"
+	assert_eq "$a" "$b" "key $id on the two sides"
+done
+pass "both sides hold the same 3 keys (IDs and bytes)"
+rid=$(ring_id)
+assert_match "$(keyctl rdescribe "$rid")" "^keyring;0;[0-9]+;1b3f(0b|00)00;$ring$" "the ring"
+k=$(keyctl search "$rid" user "dske:client2:$(echo "$first" | head -n1)")
+assert_match "$(keyctl rdescribe "$k")" "^user;0;[0-9]+;1b3f(0b|00)00;dske:client2:" "a key"
+assert_match "$(keyctl list @u)" "keyring: $ring" "the ring is linked into root's user keyring"
+pass "ring and keys: owner root, permission 0x1b3f0b00 (0x1b3f0000 without a dske group)"
+
+# GET /v1/keys: the three keys with peer, ID, age and expiry, never bytes
+json=$(ctl "$(client_ctl client1)" GET /v1/keys) || fail "GET /v1/keys: $CTL_CODE $CTL_BODY"
+assert_eq "$(jq '[.keys[] | select(.peer == "client2")] | length' <<< "$json")" 3 "/v1/keys count"
+assert_eq "$(jq -r '[.keys[].key_id] | sort | join(" ")' <<< "$json")" "$(echo $first)" "/v1/keys IDs"
+jq -e '[.keys[] | has("key")] | any | not' <<< "$json" >/dev/null || fail "/v1/keys shows key bytes"
+jq -e '[.keys[] | .expires_in > 3500 and .age >= 0] | all' <<< "$json" >/dev/null ||
+	fail "/v1/keys times: $json"
+pass "GET /v1/keys lists them without bytes"
+
+# a consumer invalidates one key on the initiator: both sides get a fresh one
+gone=$(echo "$first" | head -n1)
+keyctl invalidate "$(keyctl search "$rid" user "dske:client2:$gone")" || fail "invalidate"
+replaced() { both_have 3 && ! ring_ids client2 | grep -qx "$gone"; }
+wait_for -t 20 replaced || { logs; fail "invalidated key not replaced: $(show)"; }
+new=$(comm -13 <(echo "$first") <(ring_ids client2))
+assert_eq "$(echo "$new" | grep -c .)" 1 "new keys after one invalidation"
+assert_eq "$(key_bytes client2 "$new")" "$(key_bytes client1 "$new")" "the new key on the two sides"
+pass "an invalidated key is replaced on both sides"
+
+# a key expires on the initiator (its timeout cut to 1 s): replaced too. The expired key stays
+# listed until the kernel's garbage collection, so look for the new one.
+second=$(ring_ids client2)
+old=$(echo "$second" | tail -n1)
+keyctl timeout "$(keyctl search "$rid" user "dske:client2:$old")" 1 || fail "timeout"
+new_after_expiry() { [ "$(comm -13 <(echo "$second") <(ring_ids client2) | grep -c .)" -ge 1 ] &&
+	[ -z "$(comm -23 <(ring_ids client2) <(ring_ids client1))" ]; }
+wait_for -t 20 new_after_expiry || { logs; fail "expired key not replaced: $(show)"; }
+n=$(ctl "$(client_ctl client1)" GET /v1/keys | jq '[.keys[] | select(.peer == "client2")] | length')
+assert_eq "$n" 3 "keys listed by the initiator after the expiry"
+pass "an expired key is replaced"
