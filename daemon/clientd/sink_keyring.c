@@ -93,6 +93,18 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static int sink_grow_locked(struct sink_keyring *s)
+{
+	size_t cap = s->cap ? s->cap * 2 : 64;
+	struct kr_entry *n = realloc(s->e, cap * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	s->e = n;
+	s->cap = cap;
+	return 0;
+}
+
 /* Publish one key and remember it. Caller holds s->lock. */
 static int sink_publish_locked(struct sink_keyring *s, unsigned peer, const struct keysvc_key *k,
                                uint64_t timeout_s, enum kr_source src)
@@ -111,14 +123,8 @@ static int sink_publish_locked(struct sink_keyring *s, unsigned peer, const stru
 		                      c->peers[peer].name);
 	if (k->len > KEYRING_PAYLOAD_MAX)
 		return log_warn_errno(EMSGSIZE, "keyring: key %s is too large for a user key", id);
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		struct kr_entry *n = realloc(s->e, cap * sizeof(*n));
-		if (!n)
-			return log_warn_errno(ENOMEM, "keyring: cannot track key %s", id);
-		s->e = n;
-		s->cap = cap;
-	}
+	if (s->n == s->cap && sink_grow_locked(s) < 0)
+		return log_warn_errno(ENOMEM, "keyring: cannot track key %s", id);
 	r = keyring_key_publish(&s->ring, desc, k->key, k->len,
 	                        timeout_s > UINT32_MAX ? UINT32_MAX : (unsigned)timeout_s, &serial);
 	if (r < 0)
@@ -324,6 +330,49 @@ void sink_keyring_on_delivery(void *cls, unsigned peer, const struct keysvc_batc
 
 /* ---------------------------------------------------------------- life cycle */
 
+/* After a restart: take over the keys a previous run published for our keyring peers, so the
+ * supply is not made twice (their expiry is unknown here; the kernel still enforces it). */
+static void sink_adopt(struct sink_keyring *s)
+{
+	struct client_config *c = s->ks->cfg;
+	key_serial_t *ids = NULL;
+	size_t n = 0;
+
+	if (keyring_ring_list(&s->ring, &ids, &n) < 0)
+		return;
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < n; i++) {
+		char *d = NULL, peer_name[DSKE_NAME_MAX + 1];
+		struct keyring_describe kd;
+		uint8_t id[DSKE_KEY_ID_LEN];
+		long len;
+		int peer;
+		if (keyctl_describe_alloc(ids[i], &d) < 0)
+			continue;
+		if (keyring_describe_parse(d, &kd) == 0 && !strcmp(kd.type, "user") &&
+		    keyring_desc_parse(kd.desc, strlen(kd.desc), KEYRING_DESC_PREFIX, peer_name, id) == 0 &&
+		    (peer = client_config_peer_find(c, peer_name)) >= 0 && c->peers[peer].keyring &&
+		    (len = keyctl_read(ids[i], NULL, 0)) > 0 && (s->n < s->cap || sink_grow_locked(s) == 0)) {
+			struct kr_entry *e = &s->e[s->n++];
+			memset(e, 0, sizeof(*e));
+			memcpy(e->key_id, id, DSKE_KEY_ID_LEN);
+			e->peer = (unsigned)peer;
+			e->serial = ids[i];
+			e->source = sink_keyring_initiates(c, (unsigned)peer) ? KR_SRC_INITIATOR :
+			                                                       KR_SRC_RESPONDER;
+			e->published = ks_now_s();
+			e->len = (size_t)len;
+			snprintf(e->desc, sizeof(e->desc), "%s", kd.desc);
+		}
+		free(d);
+	}
+	if (s->n)
+		log_notice("keyring: %zu key(s) from an earlier run are still in ring %s", s->n,
+		           s->ring.name);
+	pthread_mutex_unlock(&s->lock);
+	free(ids);
+}
+
 int sink_keyring_new(struct keysvc *ks, struct sink_keyring **ret)
 {
 	struct client_config *c = ks->cfg;
@@ -349,6 +398,7 @@ int sink_keyring_new(struct keysvc *ks, struct sink_keyring **ret)
 		sink_keyring_free(s);
 		return r;
 	}
+	sink_adopt(s);
 	log_notice("keyring: ring %s (id %d, permission %08x%s%s)", s->ring.name, s->ring.serial,
 	           s->ring.perm, s->ring.gid != KEYRING_NO_GROUP ? ", group " : ", no group",
 	           s->ring.gid != KEYRING_NO_GROUP ? c->keyring.group : "");
