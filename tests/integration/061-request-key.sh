@@ -17,7 +17,7 @@ conf=/etc/request-key.d/$prefix.conf
 stopped=""
 on_exit 'rm -f "$conf"; [ -z "$stopped" ] || kill -CONT "$stopped" 2>/dev/null'
 
-lab_start --hubs 3 --clients 2 -k 2 --psrd 1M
+lab_start --hubs 3 --clients 2 -k 2 --psrd 4M
 echo "create user $prefix:* * $DSKE_BIN/dske-request-key --socket $(client_ctl client2) --prefix $prefix --timeout 3 %k %d %c %u %g" > "$conf"
 
 # a key from client1_sae1 (uid 0 on client1's ETSI socket) for client2_sae2: "ID BASE64"
