@@ -142,12 +142,15 @@ int main(int argc, char **argv)
 	keydir = argv[2];
 	allow_uid = strtoul(argv[3], NULL, 10);
 	key_timeout = strtoul(argv[4], NULL, 10);
-	if (strlen(argv[1]) >= sizeof(sa.sun_path))
+	/* bound under a temporary name and renamed once it listens: a test that sees SOCKET
+	 * knows that connections are accepted (even if it stops us at once) */
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.tmp", argv[1]) >=
+	    sizeof(sa.sun_path))
 		return 2;
-	strcpy(sa.sun_path, argv[1]);
-	unlink(argv[1]);
+	unlink(sa.sun_path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0 ||
+	    rename(sa.sun_path, argv[1]) < 0) {
 		perror("reqkey_daemon: socket");
 		return 1;
 	}
