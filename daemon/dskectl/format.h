@@ -21,3 +21,5 @@ void format_json_human(FILE *f, json_t *v, unsigned indent);
 /* An ETSI key container: one line per key, "<key_ID> <key as lowercase hex>". The decoded key
  * bytes live in sodium_malloc memory and are wiped. 0, -EBADMSG (not a key container). */
 int format_keys(FILE *f, json_t *container);
+/* GET /v1/keys of a client (the keyring): a table. 0, or -1 if it is not that JSON. */
+int format_keyring(FILE *f, json_t *j);

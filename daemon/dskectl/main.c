@@ -332,6 +332,10 @@ static int cmd_simple(const struct opts *o, const char *method, const char *path
 	j = parse_body(&rep);
 	if (!j)
 		goto out;
+	if (strcmp(what, "keys") == 0 && format_keyring(stdout, j) == 0) {
+		rc = 0;
+		goto out;
+	}
 	format_json_human(stdout, j, 0);
 	rc = 0;
 out:

@@ -64,13 +64,13 @@ show() { echo "client1 [$(ring_ids client2 | tr '\n' ' ')] client2 [$(ring_ids c
 # client1 < client2: client1 initiates (auto) and keeps 3 keys; client2 publishes the same ones
 wait_for -t 20 both_have 3 || { logs; fail "want the same 3 key IDs on both sides: $(show)"; }
 first=$(ring_ids client2)
+rid=$(ring_id)
 for id in $first; do
 	a=$(key_bytes client2 "$id") && b=$(key_bytes client1 "$id") || fail "cannot read key $id"
 	assert_eq "${#a}" 64 "key $id: hex digits (256 bits)"
 	assert_eq "$a" "$b" "key $id on the two sides"
 done
 pass "both sides hold the same 3 keys (IDs and bytes)"
-rid=$(ring_id)
 assert_match "$(keyctl rdescribe "$rid")" "^keyring;0;[0-9]+;1b3f(0b|00)00;$ring$" "the ring"
 k=$(keyctl search "$rid" user "dske:client2:$(echo "$first" | head -n1)")
 assert_match "$(keyctl rdescribe "$k")" "^user;0;[0-9]+;1b3f(0b|00)00;dske:client2:" "a key"
@@ -84,7 +84,12 @@ assert_eq "$(jq -r '[.keys[].key_id] | sort | join(" ")' <<< "$json")" "$(echo $
 jq -e '[.keys[] | has("key")] | any | not' <<< "$json" >/dev/null || fail "/v1/keys shows key bytes"
 jq -e '[.keys[] | .expires_in > 3500 and .age >= 0] | all' <<< "$json" >/dev/null ||
 	fail "/v1/keys times: $json"
-pass "GET /v1/keys lists them without bytes"
+out=$(dskectl --socket "$(client_ctl client1)" keys) || fail "dskectl keys: $out"
+for id in $first; do
+	assert_match "$out" "client2 +$id +initiator +256 " "dskectl keys: key $id"
+done
+assert_match "$out" "ring $ring \(id $rid, permission 1b3f" "dskectl keys: the ring"
+pass "GET /v1/keys and dskectl keys list them without bytes"
 
 # a consumer invalidates one key on the initiator: both sides get a fresh one
 gone=$(echo "$first" | head -n1)
