@@ -13,6 +13,7 @@
 #include <uuid/uuid.h>
 
 #include "clientd/engine.h"
+#include "clientd/sink.h"
 #include "clientd/sink_keyring_int.h"
 #include "common/log.h"
 #include "keyring.h"
@@ -241,37 +242,73 @@ static void sink_top_up(struct sink_keyring *s, unsigned peer)
 	sink_note_success(s, peer);
 }
 
-/* Responder: publish the keys the responder rebuilt for the pair (peer's keyring SAE -> ours). */
-static void sink_take_held(struct sink_keyring *s, unsigned peer)
+/* Responder (engine thread, responder lock held): a key made for our SAE is held now. Queue
+ * it; the sink's thread takes it. */
+static void sink_on_ready(void *userdata, const char *peer_kme, const char *master_sae,
+                          const char *slave_sae, const uint8_t key_id[DSKE_KEY_ID_LEN])
+{
+	struct sink_keyring *s = userdata;
+	struct kr_ready *q;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->nq == s->qcap) {
+		size_t cap = s->qcap ? s->qcap * 2 : 64;
+		q = realloc(s->q, cap * sizeof(*q));
+		if (!q) {
+			pthread_mutex_unlock(&s->lock);
+			log_warn("keyring: out of memory: a key for %s stays in the pool", slave_sae);
+			return;
+		}
+		s->q = q;
+		s->qcap = cap;
+	}
+	q = &s->q[s->nq++];
+	memcpy(q->key_id, key_id, DSKE_KEY_ID_LEN);
+	snprintf(q->peer, sizeof(q->peer), "%s", peer_kme);
+	snprintf(q->master, sizeof(q->master), "%s", master_sae);
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Responder: take the queued keys (this side's delivery) and publish them, batched by master. */
+static void sink_take_ready(struct sink_keyring *s)
 {
 	struct client_config *c = s->ks->cfg;
-	const struct cc_peer *p = &c->peers[peer];
-	uint8_t ids[TAKE_MAX][DSKE_KEY_ID_LEN];
-	struct keysvc_batch *b = NULL;
-	struct keysvc_err err = { "" };
-	unsigned init_sae = 0;
-	int local, r;
-	size_t n;
+	struct kr_ready *q;
+	size_t nq, i = 0;
 
-	local = client_config_sae_find(c, c->keyring.sae);
-	if (local < 0 || client_config_peer_of_sae(c, p->keyring_sae, &init_sae) != (int)peer)
-		return;
-	n = keypool_list_pair(s->ks->pool, peer, init_sae, (unsigned)local, ks_now_s(), ids,
-	                      TAKE_MAX);
-	if (n == 0)
-		return;
-	r = keysvc_get_keys_with_ids(s->ks, c->keyring.sae, p->keyring_sae,
-	                             (const uint8_t (*)[DSKE_KEY_ID_LEN])ids, n, &b, &err);
-	if (r < 0) {
-		sink_note_failure(s, peer, r, err.msg);
-		return;
-	}
 	pthread_mutex_lock(&s->lock);
-	for (size_t i = 0; i < b->count; i++)
-		sink_publish_locked(s, peer, &b->keys[i], peer_lifetime(c, p), KR_SRC_RESPONDER);
+	q = s->q;
+	nq = s->nq;
+	s->q = NULL;
+	s->nq = s->qcap = 0;
 	pthread_mutex_unlock(&s->lock);
-	keysvc_batch_free(b);
-	sink_note_success(s, peer);
+	while (i < nq) {
+		uint8_t ids[TAKE_MAX][DSKE_KEY_ID_LEN];
+		struct keysvc_batch *b = NULL;
+		struct keysvc_err err = { "" };
+		size_t n = 0, j;
+		int peer = client_config_peer_find(c, q[i].peer), r;
+		for (j = i; j < nq && n < TAKE_MAX && !strcmp(q[j].master, q[i].master); j++)
+			memcpy(ids[n++], q[j].key_id, DSKE_KEY_ID_LEN);
+		r = peer < 0 ? -ENOENT :
+		    keysvc_get_keys_with_ids(s->ks, c->keyring.sae, q[i].master,
+		                             (const uint8_t (*)[DSKE_KEY_ID_LEN])ids, n, &b, &err);
+		if (r < 0) {
+			log_warn("keyring: cannot take %zu key(s) from %s (%s): %s", n, q[i].master,
+			         q[i].peer, err.msg[0] ? err.msg : strerror(-r));
+		} else {
+			const struct cc_peer *p = &c->peers[peer];
+			uint64_t life = p->keyring ? peer_lifetime(c, p) : c->keyring.timeout_s;
+			pthread_mutex_lock(&s->lock);
+			for (size_t k = 0; k < b->count; k++)
+				sink_publish_locked(s, (unsigned)peer, &b->keys[k], life, KR_SRC_RESPONDER);
+			pthread_mutex_unlock(&s->lock);
+			keysvc_batch_free(b);
+		}
+		i = j;
+	}
+	free(q);
 }
 
 static void *sink_main(void *arg)
@@ -280,22 +317,21 @@ static void *sink_main(void *arg)
 	struct client_config *c = s->ks->cfg;
 
 	keysvc_thread_iface("keyring");
+	kr_in_sink = true;
 	pthread_mutex_lock(&s->lock);
 	while (!s->stop) {
 		struct timespec ts;
 		sink_prune_locked(s);
 		pthread_mutex_unlock(&s->lock);
+		sink_take_ready(s);
 		for (unsigned i = 0; i < c->npeers; i++) {
-			if (!c->peers[i].keyring || now_ms() < s->peers[i].retry_at)
-				continue;
-			if (sink_keyring_initiates(c, i))
+			if (c->peers[i].keyring && now_ms() >= s->peers[i].retry_at &&
+			    sink_keyring_initiates(c, i))
 				sink_top_up(s, i);
-			else
-				sink_take_held(s, i);
 		}
 		pthread_mutex_lock(&s->lock);
-		if (s->stop)
-			break;
+		if (s->stop || s->nq)
+			continue;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += TICK_MS * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
@@ -310,21 +346,25 @@ static void *sink_main(void *arg)
 
 /* ---------------------------------------------------------------- ETSI hook */
 
-void sink_keyring_on_delivery(void *cls, unsigned peer, const struct keysvc_batch *b,
-                              const char *iface)
-{
-	struct sink_keyring *s = cls;
-	struct client_config *c;
+__thread bool kr_in_sink;
+struct sink_keyring *kr_ctl_sink;
 
-	if (!s || !b || !iface)
+/* Every delivery to a local SAE (keysvc_delivery_hook): with publish_etsi, publish the keys
+ * handed out over ETSI 014 (not the sink's own, not request-key's). */
+static void sink_on_delivered(void *userdata, const char *peer_kme, const char *local_sae,
+                              const struct keysvc_key *key)
+{
+	struct sink_keyring *s = userdata;
+	struct client_config *c = s->ks->cfg;
+	int peer;
+
+	if (kr_in_sink || !c->keyring.publish_etsi || !strcmp(local_sae, c->keyring.sae))
 		return;
-	c = s->ks->cfg;
-	if (!c->keyring.publish_etsi || peer >= c->npeers ||
-	    (strncmp(iface, "etsi", 4) != 0 && strcmp(iface, "api") != 0))
+	peer = client_config_peer_find(c, peer_kme);
+	if (peer < 0)
 		return;
 	pthread_mutex_lock(&s->lock);
-	for (size_t i = 0; i < b->count; i++)
-		sink_publish_locked(s, peer, &b->keys[i], c->keyring.timeout_s, KR_SRC_ETSI);
+	sink_publish_locked(s, (unsigned)peer, key, c->keyring.timeout_s, KR_SRC_ETSI);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -399,10 +439,20 @@ int sink_keyring_new(struct keysvc *ks, struct sink_keyring **ret)
 		return r;
 	}
 	sink_adopt(s);
+	if (c->keyring.sae[0] && (r = keysvc_sink_register(ks, c->keyring.sae, sink_on_ready, s)) < 0) {
+		(void)log_error_errno(r, "keyring: cannot register the sink's SAE %s", c->keyring.sae);
+		sink_keyring_free(s);
+		return r;
+	}
+	if (c->keyring.publish_etsi && (r = keysvc_delivery_hook(ks, sink_on_delivered, s)) < 0) {
+		(void)log_error_errno(r, "keyring: cannot hook into deliveries (publish_etsi)");
+		sink_keyring_free(s);
+		return r;
+	}
 	log_notice("keyring: ring %s (id %d, permission %08x%s%s)", s->ring.name, s->ring.serial,
 	           s->ring.perm, s->ring.gid != KEYRING_NO_GROUP ? ", group " : ", no group",
 	           s->ring.gid != KEYRING_NO_GROUP ? c->keyring.group : "");
-	ks->keyring = s;
+	kr_ctl_sink = s;
 	*ret = s;
 	return 0;
 }
@@ -427,11 +477,12 @@ void sink_keyring_free(struct sink_keyring *s)
 		pthread_mutex_unlock(&s->lock);
 		pthread_join(s->thread, NULL);
 	}
-	if (s->ks && s->ks->keyring == s)
-		s->ks->keyring = NULL;
+	if (kr_ctl_sink == s)
+		kr_ctl_sink = NULL;
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->lock);
 	free(s->e);
+	free(s->q);
 	free(s->peers);
 	free(s);
 }

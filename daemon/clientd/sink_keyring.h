@@ -33,19 +33,16 @@ int sink_keyring_config_check(const struct client_config *c, char *err, size_t e
 /* True if the configuration asks for any keyring work (a keyring peer, publish_etsi). */
 bool sink_keyring_wanted(const struct client_config *c);
 
-/* Open (or create) the ring and set the sink up; ks->keyring points at it afterwards and the
- * key service calls sink_keyring_on_delivery() for ETSI deliveries. Logs its own errors. */
+/* Open (or create) the ring, take over keys an earlier run published, register the sink's SAE
+ * with the engine (sink.h) and, with publish_etsi, the delivery hook. Call before
+ * keysvc_start(). Logs its own errors. */
 int sink_keyring_new(struct keysvc *ks, struct sink_keyring **ret);
 int sink_keyring_start(struct sink_keyring *s);      /* the thread */
 /* Stops the thread. Published keys stay in the kernel until their timeout. NULL-safe. */
 void sink_keyring_free(struct sink_keyring *s);
 
-/* The key service's delivery hook: keys of batch b went to an SAE of peer (index into
- * cfg->peers) over interface iface ("etsi-unix", ...). Publishes them when publish_etsi. */
-void sink_keyring_on_delivery(void *cls, unsigned peer, const struct keysvc_batch *b,
-                              const char *iface);
-
-/* Control-socket handlers (common/ctl.h signature; cls = struct keysvc *). */
+/* Control-socket handlers (common/ctl.h signature; cls = struct keysvc *). They work without
+ * a sink too: /v1/keys then says "enabled": false, request-key needs no ring. */
 int sink_keyring_ctl_keys(void *cls, struct httpd_request *req, json_t **ret_json,
                           unsigned *ret_status);
 int sink_keyring_ctl_request_key(void *cls, struct httpd_request *req, json_t **ret_json,

@@ -9,6 +9,7 @@
 #include <uuid/uuid.h>
 
 #include "clientd/engine.h"
+#include "clientd/sink.h"
 #include "clientd/sink_keyring.h"
 #include "clientd/sink_keyring_int.h"
 #include "common/ctl.h"
@@ -21,7 +22,7 @@ int sink_keyring_ctl_keys(void *cls, struct httpd_request *req, json_t **ret_jso
                           unsigned *ret_status)
 {
 	struct keysvc *ks = cls;
-	struct sink_keyring *s = ks->keyring;
+	struct sink_keyring *s = kr_ctl_sink;
 	uint64_t now = ks_now_s();
 	json_t *j, *keys;
 
@@ -82,7 +83,7 @@ static const char *sae_by_cred(const struct client_config *c, uid_t uid, gid_t g
 static int published_read(struct keysvc *ks, unsigned peer, const uint8_t *id, const char *sae,
                           uint8_t *buf, size_t cap, size_t *ret_len)
 {
-	struct sink_keyring *s = ks->keyring;
+	struct sink_keyring *s = kr_ctl_sink;
 	int r = -ENOENT;
 
 	if (!s || strcmp(sae, ks->cfg->keyring.sae) != 0)
@@ -107,34 +108,26 @@ static int published_read(struct keysvc *ks, unsigned peer, const uint8_t *id, c
 	return r;
 }
 
-/* The master and slave SAEs of key id from peer, once the hubs listed it or it is held.
- * 0, -ENOENT (a key of another peer, or none before until_ms), -ESTALE (already delivered on
- * this side). */
-static int key_find(struct keysvc *ks, unsigned peer, const uint8_t *id, uint64_t until_ms,
-                    char master[DSKE_NAME_MAX + 1], char slave[DSKE_NAME_MAX + 1])
+/* Wait (until until_ms at most) for key id from peer to be held or listed by a hub, so that
+ * a key that does not exist is answered before the handler's bound, and a key held for another
+ * SAE is refused before any fetch. 0 (go on: keysvc decides), -ENOENT (not there in time, or
+ * from another peer), -ESTALE (already delivered on this side), -EACCES (held for another SAE). */
+static int key_wait(struct keysvc *ks, unsigned peer, const uint8_t *id, const char *sae,
+                    uint64_t until_ms)
 {
-	const struct cc_peer *p = &ks->cfg->peers[peer];
-	char init_sae[DSKE_NAME_MAX + 1], resp_sae[DSKE_NAME_MAX + 1];
+	char master[DSKE_NAME_MAX + 1];
 	struct kp_meta m;
 
 	for (;;) {
-		if (keypool_peek(ks->pool, id, ks_now_s(), &m) == 0) {
-			if (m.peer != peer || m.init_sae >= p->nsaes || m.resp_sae >= ks->cfg->nsaes)
+		if (keypool_meta(ks->pool, id, ks_now_s(), &m) == 0) {
+			if (m.peer != peer)
 				return -ENOENT;
-			snprintf(master, DSKE_NAME_MAX + 1, "%s", p->saes[m.init_sae]);
-			snprintf(slave, DSKE_NAME_MAX + 1, "%s", ks->cfg->saes[m.resp_sae].id);
-			return 0;
+			return strcmp(ks->cfg->saes[m.resp_sae].id, sae) ? -EACCES : 0;
 		}
 		if (keypool_was_delivered(ks->pool, id))
 			return -ESTALE;
-		if (ks->resp && responder_peek(ks->resp, id, init_sae, resp_sae) == 0) {
-			unsigned idx;
-			if (client_config_peer_of_sae(ks->cfg, init_sae, &idx) != (int)peer)
-				return -ENOENT;
-			snprintf(master, DSKE_NAME_MAX + 1, "%s", init_sae);
-			snprintf(slave, DSKE_NAME_MAX + 1, "%s", resp_sae);
+		if (ks->resp && responder_master_of(ks->resp, id, ks->cfg->peers[peer].name, master) == 0)
 			return 0;
-		}
 		if (hc_now_ms() + FIND_POLL_US / 1000 >= until_ms)
 			return -ENOENT;
 		usleep(FIND_POLL_US);
@@ -158,8 +151,7 @@ int sink_keyring_ctl_request_key(void *cls, struct httpd_request *req, json_t **
 	struct keysvc_batch *b = NULL;
 	struct keysvc_err err = { "" };
 	struct reqkey_request rq;
-	char id[37], master[DSKE_NAME_MAX + 1], slave[DSKE_NAME_MAX + 1];
-	const uint8_t (*ids)[DSKE_KEY_ID_LEN];
+	char id[37];
 	const char *sae;
 	uint8_t *buf = NULL;
 	uint64_t until;
@@ -167,6 +159,7 @@ int sink_keyring_ctl_request_key(void *cls, struct httpd_request *req, json_t **
 	int peer, r;
 
 	keysvc_thread_iface("request-key");
+	kr_in_sink = true;                     /* not an ETSI delivery: never published */
 	if (!c->keyring.request_key) {
 		*ret_json = ctl_error(403, ret_status, "request-key is off ([keyring] request_key = no)");
 		return 0;
@@ -176,7 +169,6 @@ int sink_keyring_ctl_request_key(void *cls, struct httpd_request *req, json_t **
 		return 0;
 	}
 	uuid_unparse_lower(rq.key_id, id);
-	ids = (const uint8_t (*)[DSKE_KEY_ID_LEN])&rq.key_id;
 	peer = client_config_peer_find(c, rq.peer);
 	if (peer < 0) {
 		log_notice("request-key: dske:%s:%s for uid %u: unknown peer", rq.peer, id, rq.uid);
@@ -205,9 +197,17 @@ int sink_keyring_ctl_request_key(void *cls, struct httpd_request *req, json_t **
 	}
 
 	/* otherwise a key made for this SAE by the peer, held or still at the hubs */
-	r = key_find(ks, (unsigned)peer, rq.key_id, until, master, slave);
+	r = key_wait(ks, (unsigned)peer, rq.key_id, sae, until);
 	if (r == -ESTALE) {
 		*ret_json = ctl_error(410, ret_status, "key %s was already delivered on this side", id);
+		r = 0;
+		goto out;
+	}
+	if (r == -EACCES) {
+		/* the 401 of ETSI: not made for this requester (checked before any fetch) */
+		log_notice("request-key: dske:%s:%s for uid %u: not made for SAE %s", rq.peer, id,
+		           rq.uid, sae);
+		*ret_json = ctl_error(403, ret_status, "key %s was not made for SAE %s", id, sae);
 		r = 0;
 		goto out;
 	}
@@ -216,21 +216,7 @@ int sink_keyring_ctl_request_key(void *cls, struct httpd_request *req, json_t **
 		r = 0;
 		goto out;
 	}
-	if (strcmp(slave, sae) != 0) {
-		/* the 401 of ETSI: not made for this requester (checked before any fetch) */
-		log_notice("request-key: dske:%s:%s for uid %u (SAE %s): made for SAE %s", rq.peer, id,
-		           rq.uid, sae, slave);
-		*ret_json = ctl_error(403, ret_status, "key %s was not made for SAE %s", id, sae);
-		r = 0;
-		goto out;
-	}
-	/* fetch within the handler's deadline, then take it (the upcall is this side's delivery) */
-	if (ks->resp && responder_demand(ks->resp, ids, 1, master, sae, until) < 0) {
-		*ret_json = ctl_error(504, ret_status, "key %s not complete in time", id);
-		r = 0;
-		goto out;
-	}
-	r = keysvc_get_keys_with_ids(ks, sae, master, ids, 1, &b, &err);
+	r = keysvc_get_key_from_peer(ks, sae, rq.peer, rq.key_id, &b, &err);
 	if (r < 0) {
 		unsigned st = r == -EACCES ? 403 : r == -ENOENT ? 404 : r == -ETIMEDOUT ? 504 : 503;
 		if (r == -ENOENT && keypool_was_delivered(ks->pool, rq.key_id))

@@ -24,6 +24,11 @@ struct kr_entry {                     /* a key this daemon published (no bytes) 
 	char desc[KEYRING_DESC_SIZE];
 };
 
+struct kr_ready {                     /* responder: a key for our SAE is held */
+	uint8_t key_id[DSKE_KEY_ID_LEN];
+	char peer[DSKE_NAME_MAX + 1], master[DSKE_NAME_MAX + 1];
+};
+
 struct kr_peer_state {
 	uint64_t retry_at, backoff_ms;    /* monotonic ms */
 	unsigned failures;
@@ -39,7 +44,14 @@ struct sink_keyring {
 	struct kr_entry *e;
 	size_t n, cap;
 	struct kr_peer_state *peers;      /* per configured peer (thread only) */
+	struct kr_ready *q;               /* keys to take, queued by the engine */
+	size_t nq, qcap;
 };
+
+/* The sink the control endpoints see (one daemon per process); NULL when off. */
+extern struct sink_keyring *kr_ctl_sink;
+/* True on the sink's own threads and request-key answers: not ETSI deliveries. */
+extern __thread bool kr_in_sink;
 
 const char *kr_source_name(enum kr_source src);
 bool sink_keyring_initiates(const struct client_config *c, unsigned peer);
