@@ -11,6 +11,7 @@
 #include <uuid/uuid.h>
 
 #include "clientd/engine.h"
+#include "clientd/secmem.h"
 #include "common/log.h"
 #include "core/amd.h"
 #include "core/rng.h"
@@ -203,7 +204,7 @@ int initiator_make_keys(struct keysvc *ks, const char *master, unsigned peer, co
 	r = keysvc_batch_new(number, (size_t)number * key_len, &batch);
 	if (r < 0)
 		goto out;
-	work = sodium_malloc(slen + (size_t)number * n * slen + (size_t)number * slen);
+	work = secmem_alloc(slen + (size_t)number * n * slen + (size_t)number * slen);
 	if (!work) {
 		r = -ENOMEM;
 		goto out;
@@ -314,8 +315,7 @@ out:
 		pc = NULL;
 	}
 	put_ctx_free(pc);
-	if (work)
-		sodium_free(work);
+	secmem_free(work);
 	keysvc_batch_free(batch);
 	return r;
 }

@@ -1,7 +1,9 @@
 /* keypool.c — held keys in a sodium_malloc slab (see keypool.h). */
 #include "clientd/keypool.h"
+#include "clientd/secmem.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <search.h>
 #include <sodium.h>
@@ -159,6 +161,14 @@ static void slab_free(struct keypool *kp, uint32_t ci, uint8_t *p)
 	sodium_memzero(p, c->slot);
 	c->bitmap[s / 64] &= ~(1ull << (s % 64));
 	if (--c->used == 0) {
+		/* keep one empty chunk per size class: a pool that is emptied and refilled all the
+		 * time (keys taken as soon as they arrive) does not map and unmap a chunk per key */
+		bool other_empty = false;
+		for (size_t i = 0; i < kp->nchunks; i++)
+			if (i != ci && kp->chunks[i] && kp->chunks[i]->slot == c->slot && !kp->chunks[i]->used)
+				other_empty = true;
+		if (!other_empty)
+			return;
 		sodium_free(c->mem);
 		free(c);
 		kp->chunks[ci] = NULL;
@@ -265,19 +275,18 @@ int keysvc_batch_new(size_t count, size_t total_bytes, struct keysvc_batch **ret
 		return -ENOMEM;
 	b->keys = calloc(count ? count : 1, sizeof(*b->keys));
 	/* one guarded block for all key bytes; keys[0].key is its start */
-	uint8_t *mem = sodium_malloc(total_bytes ? total_bytes : 1);
+	uint8_t *mem = secmem_alloc(total_bytes ? total_bytes : 1);
 	if (!b->keys || !mem) {
 		free(b->keys);
 		free(b);
-		if (mem)
-			sodium_free(mem);
+		secmem_free(mem);
 		return -ENOMEM;
 	}
 	b->count = count;
 	if (count)
 		b->keys[0].key = mem;
 	else
-		sodium_free(mem);
+		secmem_free(mem);
 	*ret = b;
 	return 0;
 }
@@ -287,7 +296,7 @@ void keysvc_batch_free(struct keysvc_batch *b)
 	if (!b)
 		return;
 	if (b->count && b->keys[0].key)
-		sodium_free(b->keys[0].key);   /* wipes */
+		secmem_free(b->keys[0].key);   /* wipes */
 	free(b->keys);
 	free(b);
 }

@@ -30,7 +30,7 @@ struct kp_meta {
 struct kp_stats {
 	size_t held;                       /* keys held */
 	size_t tombstones;                 /* delivered keys remembered until expiry */
-	size_t chunks;                     /* sodium_malloc chunks in use */
+	size_t chunks;                     /* sodium_malloc chunks mapped (one empty per class kept) */
 	uint64_t delivered, expired;       /* totals */
 };
 

@@ -10,6 +10,7 @@
 #include <uuid/uuid.h>
 
 #include "clientd/engine.h"
+#include "clientd/secmem.h"
 #include "common/log.h"
 #include "core/amd.h"
 #include "core/rng.h"
@@ -376,4 +377,5 @@ void keysvc_close(struct keysvc *ks)
 	free(ks->quotas);
 	pthread_mutex_destroy(&ks->lock);
 	free(ks);
+	secmem_drain();
 }

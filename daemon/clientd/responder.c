@@ -18,6 +18,7 @@
 #include <uuid/uuid.h>
 
 #include "clientd/engine.h"
+#include "clientd/secmem.h"
 #include "common/log.h"
 #include "core/amd.h"
 #include "core/reconstruct.h"
@@ -47,7 +48,7 @@ struct pend {
 	uint32_t good;                          /* done: hubs whose shares gave the key */
 	uint64_t demand_until;
 	struct pmeta *meta;                     /* n entries, valid where got */
-	uint8_t *shares;                        /* sodium_malloc(n * SHARE_SLOT) */
+	uint8_t *shares;                        /* secmem_alloc(n * SHARE_SLOT) */
 	struct pend *prev, *next;
 };
 
@@ -95,7 +96,7 @@ static struct pend *pend_new(struct responder *r, const uint8_t *id, const char 
 	if (!p)
 		return NULL;
 	p->meta = calloc(n, sizeof(*p->meta));
-	p->shares = sodium_malloc((size_t)n * SHARE_SLOT);
+	p->shares = secmem_alloc((size_t)n * SHARE_SLOT);
 	if (!p->meta || !p->shares)
 		goto fail;
 	memcpy(p->key_id, id, DSKE_KEY_ID_LEN);
@@ -113,8 +114,7 @@ static struct pend *pend_new(struct responder *r, const uint8_t *id, const char 
 	return p;
 fail:
 	free(p->meta);
-	if (p->shares)
-		sodium_free(p->shares);
+	secmem_free(p->shares);
 	free(p);
 	return NULL;
 }
@@ -129,7 +129,7 @@ static void pend_drop(struct responder *r, struct pend *p)
 	if (p->next)
 		p->next->prev = p->prev;
 	r->npend--;
-	sodium_free(p->shares);   /* wipes */
+	secmem_free(p->shares);   /* wipes */
 	free(p->meta);
 	free(p);
 }
@@ -548,7 +548,7 @@ static int deliver_apply(struct fetch_ctx *fc, unsigned i, const uint8_t *ans, s
 		    (!d.entries[j].meta.key_len || d.entries[j].meta.key_len > AMD_KEY_MAX))
 			goto out;
 	}
-	pad = sodium_malloc(d.shares_len ? d.shares_len : 1);
+	pad = secmem_alloc(d.shares_len ? d.shares_len : 1);
 	if (!pad) {
 		rc = -ENOMEM;
 		goto out;
@@ -616,10 +616,7 @@ apply:
 	}
 	pthread_mutex_unlock(&r->lock);
 out:
-	if (pad) {
-		sodium_memzero(pad, d.shares_len ? d.shares_len : 1);
-		sodium_free(pad);
-	}
+	secmem_free(pad);   /* wipes */
 	wire_share_deliver_free(&d);
 	return rc;
 }

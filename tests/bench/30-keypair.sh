@@ -10,7 +10,17 @@ lab_start_clients
 for c in 1 2; do wait_for 5 test -S "$tmp/run/etsi$c.sock" || die "no ETSI socket"; done
 tx0=$(status 1 | jq '[.hubs[].psrd.tx_remaining] | add')
 "$LOAD" "$tmp/run/etsi1.sock" client2_sae1 "$tmp/run/etsi2.sock" client1_sae1 1 3
+cpu() { awk '{print $14 + $15}' /proc/$1/stat; }
+declare -A c0
+for p in "${pids[@]}"; do c0[$p]=$(cpu $p); done
 "$LOAD" "$tmp/run/etsi1.sock" client2_sae1 "$tmp/run/etsi2.sock" client1_sae1 8 5
+line="CPU during the 8-caller run (ticks):"
+for i in $(seq 1 $((NH + 2))); do
+	p=${pids[$((i - 1))]}
+	[ $i -le $NH ] && n=hub$i || n=client$((i - NH))
+	line="$line $n $(( $(cpu $p) - ${c0[$p]} ))"
+done
+echo "$line"
 made=$(status 1 | jq .keys.made)
 tx1=$(status 1 | jq '[.hubs[].psrd.tx_remaining] | add')
 rx=$(status 2 | jq '[.hubs[].psrd.rx_remaining] | add')
