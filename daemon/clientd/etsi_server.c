@@ -118,12 +118,15 @@ static enum MHD_Result on_request(void *cls, struct httpd_request *req)
 
 	switch (l->kind) {
 	case T_UNIX:
+		keysvc_thread_iface("etsi-unix");
 		rc = caller_unix(l->e, req->conn, &caller, &err);
 		break;
 	case T_HTTPS:
+		keysvc_thread_iface("etsi-https");
 		rc = caller_tls(l->e, req->conn, &caller, &err);
 		break;
 	default:
+		keysvc_thread_iface("etsi-http");
 		rc = caller_header(l->e, req->conn, &caller, &err);
 		break;
 	}

@@ -34,7 +34,15 @@ struct keysvc {
 	char fail_msg[256];
 	unsigned calls;
 	char last_caller[DSKE_NAME_MAX + 1];
+	char last_iface[32];
 };
+
+static __thread const char *mock_iface;
+
+void keysvc_thread_iface(const char *iface)
+{
+	mock_iface = iface;
+}
 
 static struct keysvc mock_ks = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -74,6 +82,7 @@ static int mock_enter(const char *caller, struct keysvc_err *err)
 
 	mock_ks.calls++;
 	snprintf(mock_ks.last_caller, sizeof(mock_ks.last_caller), "%s", caller);
+	snprintf(mock_ks.last_iface, sizeof(mock_ks.last_iface), "%s", mock_iface ? mock_iface : "");
 	if (rc) {
 		snprintf(err->msg, sizeof(err->msg), "%s", mock_ks.fail_msg);
 		mock_ks.fail_rc = 0;

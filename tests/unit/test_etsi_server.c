@@ -218,6 +218,7 @@ static void test_socket_and_status(void **state)
 	json_decref(j);
 	resp_free(&r);
 	assert_string_equal(mock_ks.last_caller, "sae_a");
+	assert_string_equal(mock_ks.last_iface, "etsi-unix");
 
 	/* GET with a JSON content type and no body (a C client library does this) */
 	req(f, f->sock, "GET", unix_url("/api/v1/keys/remote_sae/status", url, sizeof(url)), NULL,
@@ -437,6 +438,7 @@ static void test_insecure_http_identity(void **state)
 	    MOCK_SAE_B, false, &r);
 	assert_int_equal(r.status, 200);
 	resp_free(&r);
+	assert_string_equal(mock_ks.last_iface, "etsi-http");
 }
 
 /* An SAE map that does not name this uid: 401, JSON. */
@@ -621,6 +623,7 @@ static void test_https(void **state)
 	assert_true(tls_req(c, dir, port, "bob", 0, "/api/v1/keys/sae_a/status", &r));
 	assert_int_equal(r.status, 200);
 	assert_string_equal(mock_ks.last_caller, "sae_b");
+	assert_string_equal(mock_ks.last_iface, "etsi-https");
 	resp_free(&r);
 	/* no certificate, an unmapped CN, a certificate from another CA with the right CN: 401 */
 	assert_true(tls_req(c, dir, port, NULL, 0, "/api/v1/keys/sae_b/status", &r));
