@@ -39,7 +39,7 @@ struct etsi_limits {
 /* [etsi] plus the SAE map. Borrowed for the duration of etsi_start() (everything is copied). */
 struct etsi_config {
 	const char *unix_socket;      /* unix_socket = PATH; NULL: no unix socket */
-	mode_t unix_socket_mode;      /* unix_socket_mode = 0666; 0: 0666 (access is by SAE map) */
+	mode_t unix_socket_mode;      /* 0: 0666 (who may call is decided by the SAE map) */
 	const char *https;            /* https = HOST:PORT; NULL: no HTTPS */
 	const char *tls_cert;         /* PEM server certificate (chain); required with https */
 	const char *tls_key;          /* PEM server private key; required with https */

@@ -25,10 +25,10 @@ req() {
 	path=${!#}
 	set -- "${@:1:$#-1}"
 	if [ "$t" = unix ]; then
-		out=$(as_sae "$s" curl -s --max-time 30 --unix-socket "$(client_etsi_sock "$c")" \
+		out=$(as_sae "$s" curl -sS --max-time 30 --unix-socket "$(client_etsi_sock "$c")" \
 			-w '\n%{http_code}' "$@" "http://localhost/api/v1/keys/$path" 2>&1)
 	else
-		out=$(curl -s --max-time 30 --cacert "$DSKE_CA" --cert "$(sae_cert "$s")" \
+		out=$(curl -sS --max-time 30 --cacert "$DSKE_CA" --cert "$(sae_cert "$s")" \
 			--key "$(sae_key "$s")" -w '\n%{http_code}' "$@" \
 			"$(client_etsi_url "$c")/api/v1/keys/$path" 2>&1)
 	fi
