@@ -135,3 +135,50 @@ int vici_conn_loaded(struct vici_conn *c, const char *name)
 	vici_unregister(c, "list-conn");
 	return r < 0 ? r : f.found;
 }
+
+struct conn_ppk {
+	const char *name;
+	char *ppk_id;
+	size_t len;
+	int found;
+};
+
+/* list-conn event: { <name> = { ..., ppk_id = <id>, ppk_required = yes, ... } } */
+static void on_list_conn_ppk(const char *event, const struct vici_msg *m, void *userdata)
+{
+	struct conn_ppk *f = userdata;
+	size_t sec = vici_msg_find(m, SIZE_MAX, VICI_SECTION_START, f->name);
+
+	if (sec == SIZE_MAX)
+		return;
+	f->found = 1;
+	if (!vici_msg_get_str(m, sec, "ppk_id", f->ppk_id, f->len))
+		f->ppk_id[0] = '\0';
+}
+
+int vici_conn_ppk_id(struct vici_conn *c, const char *name, char *ppk_id, size_t len)
+{
+	struct conn_ppk f = { .name = name, .ppk_id = ppk_id, .len = len };
+	struct vici_builder b;
+	struct vici_reply rep;
+	const uint8_t *seg;
+	size_t slen;
+	int r;
+
+	if (!len)
+		return -EINVAL;
+	ppk_id[0] = '\0';
+	r = vici_register(c, "list-conn", on_list_conn_ppk, &f);
+	if (r < 0)
+		return r;
+	vici_builder_init(&b, VICI_CMD_REQUEST, "list-conns");
+	vici_builder_kv_str(&b, "ike", name);
+	r = vici_builder_finish(&b, &seg, &slen);
+	if (r == 0)
+		r = vici_request(c, seg, slen, &rep);
+	if (r == 0)
+		vici_reply_free(&rep);
+	vici_builder_clear(&b);
+	vici_unregister(c, "list-conn");
+	return r < 0 ? r : f.found;
+}

@@ -28,3 +28,6 @@ int vici_list_sas(struct vici_conn *c, const char *ike, struct vici_sa *sas, siz
                   size_t *ret_n);
 /* list-conns: 1 if connection NAME is loaded, 0 if not. */
 int vici_conn_loaded(struct vici_conn *c, const char *name);
+/* list-conns: 1 if connection NAME is loaded (its ppk_id copied into ppk_id, "" when it has
+ * none), 0 if not loaded. */
+int vici_conn_ppk_id(struct vici_conn *c, const char *name, char *ppk_id, size_t len);

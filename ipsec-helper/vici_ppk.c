@@ -51,3 +51,29 @@ int vici_shared_has(struct vici_conn *c, const char *id)
 	vici_reply_free(&rep);
 	return found;
 }
+
+int vici_shared_list(struct vici_conn *c, const char *prefix, char (*ids)[VICI_SHARED_ID_MAX],
+                     size_t max, size_t *ret_n)
+{
+	struct vici_reply rep;
+	size_t list, n = 0, plen = strlen(prefix);
+	int r;
+
+	r = vici_command(c, "get-shared", &rep);
+	if (r < 0)
+		return r;
+	list = vici_msg_find(&rep.msg, SIZE_MAX, VICI_LIST_START, "keys");
+	if (list != SIZE_MAX)
+		for (size_t i = list + 1; i < rep.msg.elems[list].end && n < max; i++) {
+			const struct vici_elem *e = &rep.msg.elems[i];
+			if (e->value_len < plen || e->value_len >= VICI_SHARED_ID_MAX ||
+			    memcmp(e->value, prefix, plen) != 0 || memchr(e->value, 0, e->value_len))
+				continue;
+			memcpy(ids[n], e->value, e->value_len);
+			ids[n][e->value_len] = '\0';
+			n++;
+		}
+	vici_reply_free(&rep);
+	*ret_n = n;
+	return 0;
+}

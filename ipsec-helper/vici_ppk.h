@@ -14,3 +14,9 @@ int vici_ppk_load(struct vici_conn *c, const char *id, const uint8_t *key, size_
 int vici_ppk_unload(struct vici_conn *c, const char *id, char *err, size_t errlen);
 /* get-shared: 1 if id is among the shared keys loaded over VICI, 0 if not, or -errno. */
 int vici_shared_has(struct vici_conn *c, const char *id);
+/* get-shared: the ids of the shared keys loaded over VICI that start with prefix ("" = all),
+ * NUL-terminated, at most max of them (longer ids, over VICI_SHARED_ID_MAX - 1 bytes, skipped);
+ * *ret_n = how many were copied. */
+#define VICI_SHARED_ID_MAX 160
+int vici_shared_list(struct vici_conn *c, const char *prefix, char (*ids)[VICI_SHARED_ID_MAX],
+                     size_t max, size_t *ret_n);

@@ -70,6 +70,7 @@ const struct cfg_key client_config_keys[] = {
 	{ "peer", true, "keyring_lifetime", CFG_DURATION, 1000, 30ull * 86400 * 1000,
 	  K_PEER_KR_LIFETIME },
 	{ "peer", true, "keyring_initiator", CFG_STRING, 0, 0, K_PEER_KR_INITIATOR },
+	PPK_CONFIG_KEYS,
 };
 const size_t client_config_nkeys = sizeof(client_config_keys) / sizeof(client_config_keys[0]);
 
@@ -105,6 +106,7 @@ void client_config_defaults(struct client_config *c)
 	snprintf(c->keyring.group, sizeof(c->keyring.group), "dske");
 	c->keyring.timeout_s = 3600;
 	c->keyring.request_key = true;
+	ppk_config_defaults(&c->ppk);
 }
 
 static int copy_str(struct cfg_ctx *ctx, char *dst, size_t dstlen, const char *key, const char *v)
@@ -157,6 +159,7 @@ static struct cc_peer *peer_get(struct client_config *c, struct cfg_ctx *ctx, co
 	}
 	struct cc_peer *p = &c->peers[c->npeers++];
 	snprintf(p->name, sizeof(p->name), "%s", name);
+	ppk_peer_defaults(&p->ppk);
 	p->line = cfg_line(ctx);
 	return p;
 }
@@ -213,6 +216,12 @@ static int set_key(void *user, struct cfg_ctx *ctx, const struct cfg_key *key,
 
 	if (!strcmp(key->section, "client") && !l->client_line)
 		l->client_line = cfg_line(ctx);
+	if (key->id >= PPK_K_FIRST) {
+		pe = key->named ? peer_get(c, ctx, arg) : NULL;
+		if (key->named && !pe)
+			return -EINVAL;
+		return ppk_config_set(&c->ppk, pe ? &pe->ppk : NULL, ctx, key, v);
+	}
 	switch ((enum key_id)key->id) {
 	case K_NAME: return copy_str(ctx, c->name, sizeof(c->name), key->key, v->str);
 	case K_STATE_DIR: return copy_str(ctx, c->state_dir, sizeof(c->state_dir), key->key, v->str);
@@ -377,6 +386,10 @@ static int validate(struct loader *l)
 		l->failed = true;
 		return -EINVAL;
 	}
+	char msg[CC_ERR_MAX - 64];
+	unsigned line = 0;
+	if (ppk_config_check(c, &line, msg, sizeof(msg)) < 0)
+		return fail(l, line, "%s", msg);
 	return 0;
 }
 

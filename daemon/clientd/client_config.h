@@ -8,6 +8,7 @@
 #include <limits.h>
 #include "common/config.h"
 #include "core/names.h"
+#include "clientd/ppk_config.h"
 
 #define CC_MAX_HUBS 32        /* reconstruct_key() takes at most 32 shares */
 #define CC_MAX_PEERS 64
@@ -37,6 +38,7 @@ struct cc_peer {
 	unsigned keyring_keys;               /* keys kept ready (CC_KR_DEFAULT_KEYS) */
 	uint64_t keyring_lifetime_s;         /* kernel timeout ([keyring] timeout) */
 	enum cc_kr_initiator keyring_initiator;
+	struct cc_peer_ppk ppk;              /* the ppk_* keys (ppk_config.h) */
 };
 
 struct cc_keyring {                      /* [keyring] */
@@ -88,6 +90,7 @@ struct client_config {
 	struct cc_sae saes[CC_MAX_SAES];
 	struct cc_etsi etsi;
 	struct cc_keyring keyring;
+	struct cc_ppk ppk;                   /* [ppk] (ppk_config.h) */
 };
 
 /* Defaults (as documented in dske-client.conf(5)) into *c. */

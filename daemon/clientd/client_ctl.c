@@ -11,6 +11,7 @@
 #include "clientd/engine.h"
 #include "clientd/etsi.h"
 #include "clientd/sink_keyring.h"
+#include "clientd/sink_ppk.h"
 #include "common/ctl.h"
 #include "common/log.h"
 
@@ -146,6 +147,8 @@ static const struct ctl_route routes[] = {
 	{ "POST", "/v1/import", true, h_import },
 	{ "GET", "/v1/keys", false, sink_keyring_ctl_keys },
 	{ "POST", "/v1/request-key", true, sink_keyring_ctl_request_key },
+	{ "GET", "/v1/ppk", false, sink_ppk_ctl_get },
+	{ "POST", "/v1/ppk/roll", true, sink_ppk_ctl_roll },
 };
 
 static struct etsi *ctl_etsi;   /* one daemon per process */

@@ -21,6 +21,7 @@
 #include "core/wire.h"
 
 struct responder;
+struct sink_ppk;
 struct audit;
 
 struct hub {
@@ -55,6 +56,7 @@ struct keysvc {
 	struct keypool *pool;
 	struct responder *resp;
 	struct audit *audit;
+	struct sink_ppk *ppk;              /* the strongSwan PPK sink, NULL when none (sink_ppk.h) */
 	pthread_mutex_t lock;
 	struct sae_quota *quotas;          /* per local SAE */
 	uint64_t started;                  /* unix seconds */

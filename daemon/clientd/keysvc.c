@@ -11,6 +11,7 @@
 
 #include "clientd/engine.h"
 #include "clientd/secmem.h"
+#include "clientd/sink.h"
 #include "common/log.h"
 #include "core/amd.h"
 #include "core/rng.h"
@@ -219,9 +220,34 @@ int keysvc_get_keys(struct keysvc *ks, const char *caller_sae, const char *slave
 	return 0;
 }
 
+static int take_with_ids(struct keysvc *ks, const char *caller_sae, const char *master_sae,
+                         const uint8_t (*ids)[DSKE_KEY_ID_LEN], size_t count,
+                         struct keysvc_batch **ret, struct keysvc_err *err, bool release);
+
 int keysvc_get_keys_with_ids(struct keysvc *ks, const char *caller_sae, const char *master_sae,
                              const uint8_t (*ids)[DSKE_KEY_ID_LEN], size_t count,
                              struct keysvc_batch **ret, struct keysvc_err *err)
+{
+	return take_with_ids(ks, caller_sae, master_sae, ids, count, ret, err, true);
+}
+
+int keysvc_sink_take(struct keysvc *ks, const char *caller_sae, const char *master_sae,
+                     const uint8_t key_id[DSKE_KEY_ID_LEN], struct keysvc_batch **ret,
+                     struct keysvc_err *err)
+{
+	return take_with_ids(ks, caller_sae, master_sae, (const uint8_t (*)[DSKE_KEY_ID_LEN])key_id,
+	                     1, ret, err, false);
+}
+
+void keysvc_sink_release(struct keysvc *ks, const uint8_t key_id[DSKE_KEY_ID_LEN])
+{
+	if (ks->resp)
+		responder_release(ks->resp, (const uint8_t (*)[DSKE_KEY_ID_LEN])key_id, 1);
+}
+
+static int take_with_ids(struct keysvc *ks, const char *caller_sae, const char *master_sae,
+                         const uint8_t (*ids)[DSKE_KEY_ID_LEN], size_t count,
+                         struct keysvc_batch **ret, struct keysvc_err *err, bool release)
 {
 	struct client_config *c = ks->cfg;
 	unsigned sidx;
@@ -285,8 +311,10 @@ int keysvc_get_keys_with_ids(struct keysvc *ks, const char *caller_sae, const ch
 	for (size_t j = 0; j < count; j++)
 		audit_delivery(ks->audit, ids[j], caller_sae, iface_name(), "slave");
 	sink_notify_delivered(ks, c->peers[peer].name, caller_sae, *ret);
-	/* the key reached its SAE's front end: release the shares at the hubs */
-	responder_release(ks->resp, ids, count);
+	/* the key reached its SAE's front end: release the shares at the hubs (a sink that must put
+	 * the key in place first releases it itself: keysvc_sink_release) */
+	if (release)
+		responder_release(ks->resp, ids, count);
 	return 0;
 }
 

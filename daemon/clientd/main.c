@@ -17,6 +17,7 @@
 #include "clientd/engine.h"
 #include "clientd/etsi.h"
 #include "clientd/sink_keyring.h"
+#include "clientd/sink_ppk.h"
 #include "common/ctl.h"
 #include "common/log.h"
 #include "common/sdnotify.h"
@@ -106,8 +107,10 @@ static int start_etsi(struct client_config *c, struct keysvc *ks, struct etsi **
 	struct etsi_sae saes[CC_MAX_SAES];
 	struct etsi_config ec = { 0 };
 
+	unsigned n = 0;
 	for (unsigned i = 0; i < c->nsaes; i++)
-		saes[i] = (struct etsi_sae){ .id = c->saes[i].id, .has_uid = c->saes[i].has_uid,
+		if (strcmp(c->saes[i].id, c->ppk.sae))   /* the PPK sink's keys never leave the daemon */
+			saes[n++] = (struct etsi_sae){ .id = c->saes[i].id, .has_uid = c->saes[i].has_uid,
 		                             .uid = c->saes[i].uid, .has_gid = c->saes[i].has_gid,
 		                             .gid = c->saes[i].gid, .cert_cn = c->saes[i].cert_cn };
 	ec.unix_socket = c->etsi.unix_socket[0] ? c->etsi.unix_socket : NULL;
@@ -117,7 +120,7 @@ static int start_etsi(struct client_config *c, struct keysvc *ks, struct etsi **
 	ec.tls_ca = c->etsi.tls_ca[0] ? c->etsi.tls_ca : NULL;
 	ec.insecure_http = c->etsi.insecure_http[0] ? c->etsi.insecure_http : NULL;
 	ec.saes = saes;
-	ec.n_saes = c->nsaes;
+	ec.n_saes = n;
 	ec.limits = (struct etsi_limits){ .default_key_size = c->default_key_size,
 	                                  .min_key_size = c->min_key_size,
 	                                  .max_key_size = c->max_key_size,
@@ -142,6 +145,7 @@ int main(int argc, char **argv)
 	struct ctl *ctl = NULL;
 	struct etsi *etsi = NULL;
 	struct sink_keyring *keyring = NULL;
+	struct sink_ppk *ppk = NULL;
 	char err[CC_ERR_MAX];
 	int opt, r, rc = 1, lockfd = -1;
 	sigset_t sigs;
@@ -210,10 +214,14 @@ int main(int argc, char **argv)
 	         cfg->name, cfg->nhubs, cfg->k, rng_source_name());
 	if (sink_keyring_wanted(cfg) && sink_keyring_new(ks, &keyring) < 0)
 		goto out;   /* logged why */
+	if (sink_ppk_wanted(cfg) && sink_ppk_new(ks, &ppk) < 0)
+		goto out;
 	if (keysvc_start(ks, 2 * cfg->hub_timeout_ms) < 0)
 		goto out;
 	if (start_etsi(cfg, ks, &etsi) < 0)
 		goto out;   /* etsi_start logged why */
+	if (ppk && sink_ppk_start(ppk) < 0)
+		goto out;
 	r = client_ctl_start(ks, etsi, &ctl);
 	if (r < 0) {
 		(void)log_error_errno(r, "cannot serve the control socket %s", cfg->control_socket);
@@ -244,7 +252,9 @@ out:
 	ctl_stop(ctl);
 	etsi_stop(etsi);
 	sink_keyring_free(keyring);
+	sink_ppk_stop(ppk);
 	keysvc_close(ks);
+	sink_ppk_free(ppk);
 	if (lockfd >= 0)
 		close(lockfd);
 	free(cfg);

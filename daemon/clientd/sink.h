@@ -39,3 +39,12 @@ int keysvc_get_key_from_peer(struct keysvc *ks, const char *caller_sae, const ch
 typedef void (*sink_delivered_cb_t)(void *userdata, const char *peer_kme, const char *local_sae,
                                     const struct keysvc_key *key);
 int keysvc_delivery_hook(struct keysvc *ks, sink_delivered_cb_t cb, void *userdata);
+
+/* Make-before-break for a sink whose key must be in place before the peer is told (PPK): as
+ * keysvc_get_keys_with_ids for one key, but the shares stay at the hubs until the sink calls
+ * keysvc_sink_release() once the key is in place (so a SHARE_STATUS "released" seen by the
+ * initiator means the key is loaded here). */
+int keysvc_sink_take(struct keysvc *ks, const char *caller_sae, const char *master_sae,
+                     const uint8_t key_id[DSKE_KEY_ID_LEN], struct keysvc_batch **ret,
+                     struct keysvc_err *err);
+void keysvc_sink_release(struct keysvc *ks, const uint8_t key_id[DSKE_KEY_ID_LEN]);
