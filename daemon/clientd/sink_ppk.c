@@ -209,9 +209,13 @@ int sink_ppk_new(struct keysvc *ks, struct sink_ppk **ret)
 		l->pcfg = &c->peers[i];
 		l->cfg = &c->peers[i].ppk;
 		l->initiator = l->cfg->conn_file[0] != '\0';
-		log_info("ppk: peer %s, link %s: %s, charon at %s%s%s", l->pcfg->name, l->cfg->link,
-		         l->initiator ? "IKE initiator (makes the PPKs, owns connection" : "responder",
-		         l->cfg->vici, l->initiator ? " " : "", l->initiator ? l->cfg->conn : "");
+		if (l->initiator)
+			log_info("ppk: peer %s, link %s: IKE initiator (makes the PPKs, owns connection %s "
+			         "from %s), charon at %s", l->pcfg->name, l->cfg->link, l->cfg->conn,
+			         l->cfg->conn_file, l->cfg->vici);
+		else
+			log_info("ppk: peer %s, link %s: IKE responder, charon at %s", l->pcfg->name,
+			         l->cfg->link, l->cfg->vici);
 	}
 	r = keysvc_sink_register(ks, s->sae, on_key_ready, s);
 	if (r < 0) {

@@ -533,7 +533,11 @@ static void initiator_step(struct sink_ppk *s, struct ppk_link *l, uint64_t now,
 	size_t ready = count_state(l, PPK_READY);
 	bool need = ready < l->cfg->keep + (ci < 0 ? 1 : 0) || (due && ready == 0);
 	if (mi < 0 && need && l->vc) {
-		if (now >= l->make_at) {
+		if (hubset_synced_count(s->ks) < s->cfg->k) {
+			/* just started, or too few hubs: no round would succeed; the hubs' status says why */
+			l->make_at = now + 100;
+			want(next, l->make_at);
+		} else if (now >= l->make_at) {
 			make_key(s, l, now, requested);
 			mi = find_state(l, PPK_MADE);
 			if (mi >= 0)

@@ -70,7 +70,8 @@ ipsec_setup() {
 	NS_A=dskeA-$$
 	NS_B=dskeB-$$
 	IPSEC_NS=""
-	trap ipsec_cleanup EXIT
+	# a test that also uses lib.sh sets IPSEC_NO_TRAP=1 and calls ipsec_teardown from on_exit
+	[ -n "${IPSEC_NO_TRAP:-}" ] || trap ipsec_cleanup EXIT
 	ip netns add "$NS_A" && IPSEC_NS="$NS_A" || return 1
 	ip netns add "$NS_B" && IPSEC_NS="$NS_A $NS_B" || return 1
 	ip link add vA netns "$NS_A" type veth peer name vB netns "$NS_B" || return 1
@@ -174,8 +175,14 @@ wait_log() {  # SIDE TEXT [N]
 }
 
 ipsec_cleanup() {
-	local rc=$? s
+	local rc=$?
 	trap - EXIT
+	ipsec_teardown "$rc"
+	exit "$rc"
+}
+
+ipsec_teardown() {  # [RC]: stop the charons, delete the namespaces (logs shown when RC != 0)
+	local rc=${1:-0} s
 	[ -n "${IPSEC_EXTRA_CLEANUP:-}" ] && eval "$IPSEC_EXTRA_CLEANUP"
 	for s in a b; do ipsec_stop_charon "$s"; done
 	for s in $IPSEC_NS; do ip netns del "$s" 2>/dev/null; done
@@ -185,5 +192,6 @@ ipsec_cleanup() {
 		done
 	fi
 	[ -n "${IPSEC_DIR:-}" ] && [ "${KEEP_LOGS:-0}" != 1 ] && rm -rf "$IPSEC_DIR"
-	exit "$rc"
+	IPSEC_NS=""
+	return 0
 }

@@ -1,7 +1,7 @@
 /* dske-vici — a test tool over ipsec-helper/ to drive a real charon from integration tests:
  *   dske-vici SOCKET load-ppk ID PPK_ID HEXKEY | unload ID | has ID |
  *                    load-conn FILE NAME [PPK_ID] | initiate IKE [CHILD] | terminate IKE_ID |
- *                    list-sas [IKE] | conn-loaded NAME
+ *                    list-sas [IKE] | conn-loaded NAME | conn-ppk-id NAME | shared-list [PREFIX]
  * Exit 0 on success (has/conn-loaded: 0 = yes, 1 = no), 2 on error with the message on stderr.
  * Not installed. */
 #include <errno.h>
@@ -69,6 +69,19 @@ int main(int argc, char **argv)
 		r = vici_ppk_unload(c, argv[3], err, sizeof(err));
 	} else if (!strcmp(argv[2], "has") && argc == 4) {
 		r = vici_shared_has(c, argv[3]);
+		if (r >= 0)
+			r = r ? 0 : 1;
+	} else if (!strcmp(argv[2], "shared-list") && (argc == 3 || argc == 4)) {
+		static char ids[1024][VICI_SHARED_ID_MAX];
+		size_t n = 0;
+		r = vici_shared_list(c, argc == 4 ? argv[3] : "", ids, 1024, &n);
+		for (size_t i = 0; r == 0 && i < n; i++)
+			printf("%s\n", ids[i]);
+	} else if (!strcmp(argv[2], "conn-ppk-id") && argc == 4) {
+		char id[256];
+		r = vici_conn_ppk_id(c, argv[3], id, sizeof(id));
+		if (r == 1)
+			printf("%s\n", id);
 		if (r >= 0)
 			r = r ? 0 : 1;
 	} else if (!strcmp(argv[2], "conn-loaded") && argc == 4) {
