@@ -65,6 +65,7 @@ struct ppk_link {
 	/* timers, monotonic ms */
 	uint64_t retry_connect, next_check, next_roll, make_at, sa_retry;
 	unsigned make_backoff, sa_backoff;
+	unsigned sa_fails;                /* initiate failures in a row (2+: roll on the next retry) */
 	bool sa_wanted;                   /* initiator: an IKE SA should be up and is not */
 	/* roll requests (control socket) */
 	uint64_t roll_req, roll_done, roll_serving;

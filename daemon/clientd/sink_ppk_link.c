@@ -369,6 +369,7 @@ static int initiate_current(struct sink_ppk *s, struct ppk_link *l, bool rolling
 		l->failures++;
 		pthread_mutex_unlock(&s->lock);
 		l->sa_wanted = true;
+		l->sa_fails++;
 		l->sa_retry = ppk_now_ms() + backoff(&l->sa_backoff);
 		if (rolling)
 			finish_roll(s, l, false, ppk_id, ppk_now_ms() - t0, msg);
@@ -405,6 +406,7 @@ static int initiate_current(struct sink_ppk *s, struct ppk_link *l, bool rolling
 	}
 	l->sa_wanted = false;
 	l->sa_backoff = 0;
+	l->sa_fails = 0;
 	uint64_t ms = ppk_now_ms() - t0;
 	log_notice("ppk %s: IKE SA #%u of %s up with PPK_ID %s (fingerprint %s, ppk=%s) in %llu ms",
 	           l->pcfg->name, nsa ? nsa->uniqueid : 0, l->cfg->conn, ppk_id, fpr,
@@ -547,12 +549,18 @@ static void initiator_step(struct sink_ppk *s, struct ppk_link *l, uint64_t now,
 		}
 	}
 
-	/* keep the IKE SA up */
+	/* keep the IKE SA up; after two failures in a row with the current PPK, the next retry
+	 * rolls (the peer may have lost its PPKs: a restart of both its daemon and its charon) */
 	if (l->sa_wanted && ci >= 0 && l->vc) {
-		if (now >= l->sa_retry)
-			initiate_current(s, l, false);
-		else
+		if (now < l->sa_retry) {
 			want(next, l->sa_retry);
+		} else if (l->sa_fails >= 2 && (ri = find_state(l, PPK_READY)) >= 0) {
+			log_notice("ppk %s: %u IKE SA attempts with PPK_ID %s failed: rolling to the next PPK",
+			           l->pcfg->name, l->sa_fails, l->keys[ci].ppk_id);
+			do_switch(s, l, (size_t)ri, now);
+		} else {
+			initiate_current(s, l, false);
+		}
 	}
 
 	/* an old PPK whose successor's SA never came up: unloaded after ppk_grace */
