@@ -39,12 +39,11 @@ grep -q "PPK_ID $cur (fingerprint $f1" "$(v DSKE_CLIENT_client2_LOG)" || fail "c
 pass "both daemons log the PPK_ID and its fingerprint"
 
 # ppk_keep = 2: the current PPK and two ready ones, loaded in both charons, nothing else
+wait_for -t 5 eval '[ "$(ppk_count client1 ready)" = 2 ]' || fail "client1: $(ppk_count client1 ready) PPKs ready"
 want=$(ppk_json client1 '[.peers[0].ppks[] | .id] | sort | .[]')
-wait_for -t 5 bash -c "[ \"\$(ppk_json client2 '.peers[0].ppks | length')\" = 3 ]" 2>/dev/null ||
-	wait_for -t 5 test "$(ppk_json client2 '.peers[0].ppks | length')" = 3
 assert_eq "$(wc -l <<< "$want")" 3 "PPKs held by client1"
 assert_eq "$(creds a)" "$want" "charon a holds exactly client1's PPKs"
-wait_for -t 5 test "$(creds b)" = "$want" || fail "charon b holds $(creds b | tr '\n' ' '), want $want"
+wait_for -t 5 eval '[ "$(creds b)" = "$want" ]' || fail "charon b holds $(creds b | tr '\n' ' '), want $want"
 pass "ppk_keep = 2: current + 2 ready PPKs in both charons"
 
 # real traffic through the CHILD_SA (tunnel mode, kernel-libipsec), captured on the veth

@@ -10,7 +10,7 @@ ppk_lab_start "ppk_roll = 0"
 wait_for -t 20 sa_ppk a || fail "no IKE SA with ppk=yes on a: $(ppk_json client1 '.peers[0].last_error')"
 wait_for -t 5 sa_ppk b || fail "no IKE SA with ppk=yes on b"
 first=$(ppk_current)
-wait_for -t 5 test "$(ppk_json client1 '[.peers[0].ppks[] | select(.state == "ready")] | length')" = 2 ||
+wait_for -t 5 eval '[ "$(ppk_count client1 ready)" = 2 ]' ||
 	fail "two ready PPKs expected"
 pass "SA up with $first, two PPKs ready"
 

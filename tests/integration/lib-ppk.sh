@@ -115,3 +115,5 @@ ppk_roll() { ctl "$(client_ctl client1)" POST /v1/ppk/roll -H 'Content-Type: app
 ppk_current() { ppk_json client1 '.peers[0].current'; }
 sa_ppk() { local out; out=$(vici "$1" list-sas dske 2>/dev/null) || return 1; grep -q "ESTABLISHED ppk=yes" <<< "$out"; }
 creds() { vici "$1" shared-list dske: | sort; }
+# ppk_count C [STATE]: how many PPKs client C holds (in STATE: made, ready, current, old)
+ppk_count() { ppk_json "$1" "[.peers[0].ppks[] | select(\"${2:-}\" == \"\" or .state == \"${2:-}\")] | length"; }
