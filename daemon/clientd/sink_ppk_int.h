@@ -40,6 +40,7 @@ struct ppk_key {
 	bool released;                    /* responder: shares released at the hubs */
 	uint64_t t_made, t_state;         /* monotonic ms */
 	uint64_t poll_at;                 /* initiator, MADE: next SHARE_STATUS */
+	unsigned poll_step;               /* ms, doubling */
 };
 
 struct ppk_pending {                  /* responder: a key the engine rebuilt for our sink SAE */

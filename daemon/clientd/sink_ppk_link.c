@@ -474,7 +474,7 @@ static void make_key(struct sink_ppk *s, struct ppk_link *l, uint64_t now, bool 
 		(void)log_error_errno(r, "ppk %s: cannot hold a PPK", l->pcfg->name);
 		return;
 	}
-	k->poll_at = ppk_now_ms() + 5;
+	k->poll_at = ppk_now_ms() + 10;
 	log_info("ppk %s: made PPK_ID %s (fingerprint %s)", l->pcfg->name, k->ppk_id, k->fpr);
 	load_key(s, l, k, "loaded");
 }
@@ -505,7 +505,9 @@ static void initiator_step(struct sink_ppk *s, struct ppk_link *l, uint64_t now,
 			} else {
 				if (r < 0 && r != -EAGAIN)
 					ppk_link_error(s, l, "SHARE_STATUS: %s", e.msg[0] ? e.msg : strerror(-r));
-				k->poll_at = now + (age < 2000 ? 5 : age < 30000 ? 100 : 1000);
+				/* each SHARE_STATUS costs every hub a durable write: 10 ms, doubling to 1 s */
+				k->poll_step = k->poll_step ? (k->poll_step < 500 ? 2 * k->poll_step : 1000) : 10;
+				k->poll_at = now + k->poll_step;
 			}
 		}
 		if (mi >= 0)

@@ -29,7 +29,7 @@ fi
 pass "10 rolls on demand, each to a new PPK_ID"
 
 r0=$(ppk_json client1 '.peers[0].rolls')
-wait_for -t 30 eval '[ "$(ppk_json client1 '\''.peers[0].rolls'\'')" -ge $((r0 + 10)) ]' ||
+wait_for -t 60 eval '[ "$(ppk_json client1 '\''.peers[0].rolls'\'')" -ge $((r0 + 10)) ]' ||
 	fail "the automatic policy did not roll 10 times: $(ppk_json client1 '.peers[0].rolls') rolls"
 pass "10 more rolls by the automatic policy (ppk_roll = 250ms)"
 

@@ -354,6 +354,30 @@ static void test_client_get_shared(void **state)
 	fake_stop(&f, c);
 }
 
+static void test_client_shared_list(void **state)
+{
+	char ids[4][VICI_SHARED_ID_MAX];
+	struct fake f;
+	struct vici_conn *c;
+	size_t n = 9;
+
+	fake_start(&f, "keys");
+	assert_int_equal(vici_connect(f.path, 2000, &c), 0);
+	assert_int_equal(vici_shared_list(c, "", ids, 4, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ids[0], "k1");
+	assert_string_equal(ids[1], "k2");
+	assert_int_equal(vici_shared_list(c, "k2", ids, 4, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], "k2");
+	assert_int_equal(vici_shared_list(c, "dske:", ids, 4, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(vici_shared_list(c, "k", ids, 1, &n), 0);   /* at most max */
+	assert_int_equal(n, 1);
+	assert_string_equal(f.last_cmd, "get-shared");
+	fake_stop(&f, c);
+}
+
 static void test_client_missing_socket(void **state)
 {
 	struct vici_conn *c;
@@ -400,6 +424,7 @@ int main(void)
 		cmocka_unit_test(test_client_success_no),
 		cmocka_unit_test(test_client_unknown_and_garbage),
 		cmocka_unit_test(test_client_get_shared),
+		cmocka_unit_test(test_client_shared_list),
 		cmocka_unit_test(test_client_missing_socket),
 		cmocka_unit_test(test_client_permission_denied),
 	};
