@@ -694,6 +694,10 @@ static void *fetcher_main(void *arg)
 
 		if (now > last_hk + 1000) {
 			housekeeping(r, now);
+			/* wipe keys nobody took before their expiry, forget old tombstones */
+			size_t n = keypool_expire(ks->pool, ks_now_s());
+			if (n)
+				log_info("%zu held key(s) expired undelivered and were wiped", n);
 			last_hk = now;
 		}
 		for (struct pend *p = r->head; p; p = p->next) {
