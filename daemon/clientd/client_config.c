@@ -291,7 +291,11 @@ static int set_key(void *user, struct cfg_ctx *ctx, const struct cfg_key *key,
 		return copy_str(ctx, c->etsi.insecure_http, sizeof(c->etsi.insecure_http), key->key, v->str);
 	case K_KR_NAME: return copy_str(ctx, c->keyring.name, sizeof(c->keyring.name), key->key, v->str);
 	case K_KR_GROUP: return copy_str(ctx, c->keyring.group, sizeof(c->keyring.group), key->key, v->str);
-	case K_KR_SAE: return copy_str(ctx, c->keyring.sae, sizeof(c->keyring.sae), key->key, v->str);
+	case K_KR_SAE:
+		/* the sink's SAE is a local SAE (no uid/gid: no ETSI caller maps to it) */
+		if (!sae_get(c, ctx, v->str))
+			return -EINVAL;
+		return copy_str(ctx, c->keyring.sae, sizeof(c->keyring.sae), key->key, v->str);
 	case K_KR_TIMEOUT: c->keyring.timeout_s = v->u / 1000; return 0;
 	case K_KR_PUBLISH_ETSI: c->keyring.publish_etsi = v->b; return 0;
 	case K_KR_REQUEST_KEY: c->keyring.request_key = v->b; return 0;

@@ -60,8 +60,8 @@ int sink_keyring_config_check(const struct client_config *c, char *err, size_t e
 		if (!p->keyring)
 			continue;
 		if (!c->keyring.sae[0] || client_config_sae_find(c, c->keyring.sae) < 0) {
-			snprintf(err, errlen, "%s:%u: [peer %s] keyring = yes needs [keyring] sae = a local "
-			         "[sae] (the keyring sink's SAE ID)", c->path, p->line, p->name);
+			snprintf(err, errlen, "%s:%u: [peer %s] keyring = yes needs [keyring] sae = the "
+			         "keyring sink's SAE ID", c->path, p->line, p->name);
 			return -EINVAL;
 		}
 		for (unsigned j = 0; j < p->nsaes; j++)
