@@ -310,11 +310,13 @@ static int take_with_ids(struct keysvc *ks, const char *caller_sae, const char *
 	pthread_mutex_unlock(&ks->lock);
 	for (size_t j = 0; j < count; j++)
 		audit_delivery(ks->audit, ids[j], caller_sae, iface_name(), "slave");
-	sink_notify_delivered(ks, c->peers[peer].name, caller_sae, *ret);
 	/* the key reached its SAE's front end: release the shares at the hubs (a sink that must put
-	 * the key in place first releases it itself: keysvc_sink_release) */
-	if (release)
+	 * the key in place first releases it itself: keysvc_sink_release; its keys stay inside the
+	 * daemon, so the delivery hook is not told) */
+	if (release) {
+		sink_notify_delivered(ks, c->peers[peer].name, caller_sae, *ret);
 		responder_release(ks->resp, ids, count);
+	}
 	return 0;
 }
 

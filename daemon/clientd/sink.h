@@ -43,7 +43,8 @@ int keysvc_delivery_hook(struct keysvc *ks, sink_delivered_cb_t cb, void *userda
 /* Make-before-break for a sink whose key must be in place before the peer is told (PPK): as
  * keysvc_get_keys_with_ids for one key, but the shares stay at the hubs until the sink calls
  * keysvc_sink_release() once the key is in place (so a SHARE_STATUS "released" seen by the
- * initiator means the key is loaded here). */
+ * initiator means the key is loaded here). The key stays inside the daemon: the delivery hook
+ * is not called for it. */
 int keysvc_sink_take(struct keysvc *ks, const char *caller_sae, const char *master_sae,
                      const uint8_t key_id[DSKE_KEY_ID_LEN], struct keysvc_batch **ret,
                      struct keysvc_err *err);

@@ -133,6 +133,14 @@ static void on_key_ready(void *userdata, const char *peer_kme, const char *maste
 		struct ppk_link *l = &s->links[i];
 		if (strcmp(l->pcfg->name, peer_kme) || strcmp(l->cfg->sae, master_sae))
 			continue;
+		if (l->initiator) {
+			/* both sides make keys: ppk_conn_file is set on both */
+			if (!l->both_warned)
+				log_warn("ppk %s: the peer makes PPKs too, but this side initiates "
+				         "(ppk_conn_file): set ppk_conn_file on one side only", l->pcfg->name);
+			l->both_warned = true;
+			break;
+		}
 		if (l->npending == PPK_PENDING_MAX) {
 			/* the thread is far behind; the key stays in the pool until it expires */
 			break;

@@ -142,12 +142,16 @@ int sink_ppk_ctl_roll(void *cls, struct httpd_request *req, json_t **ret_json, u
 	}
 	out = json_array();
 	bool ok = true;
+	char first_err[400] = "";
 	for (size_t i = 0; i < s->nlinks; i++) {
 		struct ppk_link *l = &s->links[i];
 		if (!target[i])
 			continue;
 		bool done = l->roll_done >= target[i];
 		ok = ok && done && l->last_roll_ok;
+		if (!(done && l->last_roll_ok) && !first_err[0])
+			snprintf(first_err, sizeof(first_err), "%s: %s", l->pcfg->name,
+			         done ? l->last_roll_err : "the roll did not finish in time");
 		json_array_append_new(out, json_pack("{s:s,s:s,s:b,s:s,s:I,s:s}", "peer", l->pcfg->name,
 		        "link", l->cfg->link, "ok", done && l->last_roll_ok,
 		        "ppk_id", done ? l->last_roll_id : "", "ms", (json_int_t)(done ? l->last_roll_ms : 0),
@@ -156,7 +160,10 @@ int sink_ppk_ctl_roll(void *cls, struct httpd_request *req, json_t **ret_json, u
 	pthread_mutex_unlock(&s->lock);
 	json_decref(body);
 	*ret_json = json_pack("{s:o}", "rolled", out);
-	if (!ok)
+	if (!ok) {
 		*ret_status = 502;
+		if (*ret_json)
+			json_object_set_new(*ret_json, "error", json_string(first_err));
+	}
 	return *ret_json ? 0 : -ENOMEM;
 }

@@ -59,7 +59,7 @@ struct ppk_link {
 	struct ppk_key *keys;
 	size_t nkeys, cap;
 	uint64_t next_seq;
-	bool unknown_checked;             /* stale dske:*@link credentials looked for since start */
+	bool both_warned;                 /* the peer makes keys too (logged once) */
 	/* responder queue (filled by the engine's callback) */
 	struct ppk_pending pending[PPK_PENDING_MAX];
 	size_t npending;

@@ -507,6 +507,8 @@ static void initiator_step(struct sink_ppk *s, struct ppk_link *l, uint64_t now,
 					ppk_link_error(s, l, "SHARE_STATUS: %s", e.msg[0] ? e.msg : strerror(-r));
 				/* each SHARE_STATUS costs every hub a durable write: 10 ms, doubling to 1 s */
 				k->poll_step = k->poll_step ? (k->poll_step < 500 ? 2 * k->poll_step : 1000) : 10;
+				if (age > 60000)
+					k->poll_step = 10000;     /* the peer is away: spare the PSRD */
 				k->poll_at = now + k->poll_step;
 			}
 		}

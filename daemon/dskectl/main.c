@@ -19,6 +19,7 @@
 #include "core/names.h"
 #include "dskectl/ctl_client.h"
 #include "dskectl/format.h"
+#include "dskectl/format_ppk.h"
 
 #define CLIENT_SOCKET "/run/dske/clientd.sock"
 #define HUB_SOCKET "/run/dske-hub/hubd.sock"
@@ -333,6 +334,16 @@ static int cmd_simple(const struct opts *o, const char *method, const char *path
 	if (!j)
 		goto out;
 	if (strcmp(what, "keys") == 0 && format_keyring(stdout, j) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (strcmp(what, "ppk") == 0 && json_is_array(json_object_get(j, "peers"))) {
+		format_ppk(stdout, j);
+		rc = 0;
+		goto out;
+	}
+	if (strcmp(what, "ppk roll") == 0 && json_is_array(json_object_get(j, "rolled"))) {
+		format_ppk_roll(stdout, j);
 		rc = 0;
 		goto out;
 	}

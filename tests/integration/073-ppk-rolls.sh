@@ -23,10 +23,17 @@ for i in $(seq 1 10); do
 done
 t1=${EPOCHREALTIME/./}
 note "10 rolls on demand in $(((t1 - t0) / 1000)) ms (with automatic ones in between)"
-if [ -x "$DSKE_BIN/dskectl" ] && "$DSKE_BIN/dskectl" --help 2>&1 | grep -q "ppk"; then
-	dskectl --socket "$(client_ctl client1)" ppk roll > /dev/null || fail "dskectl ppk roll"
-fi
 pass "10 rolls on demand, each to a new PPK_ID"
+out=$(dskectl --socket "$(client_ctl client1)" ppk roll) || fail "dskectl ppk roll"
+assert_match "$out" "^client2 \(ab.dske\): rolled to [0-9a-f-]{36}@ab.dske, IKE SA up in [0-9]+ ms$" "dskectl ppk roll"
+out=$(dskectl --socket "$(client_ctl client1)" ppk) || fail "dskectl ppk"
+assert_match "$out" "peer client2, link ab.dske: IKE initiator, charon up" "dskectl ppk"
+assert_match "$out" "IKE SA #[0-9]+ ESTABLISHED, ppk=yes" "dskectl ppk: the SA"
+assert_match "$out" "current  [0-9a-f-]{36}@ab.dske +[0-9a-f]{8} yes" "dskectl ppk: the current PPK"
+out=$(dskectl --socket "$(client_ctl client2)" ppk) || fail "dskectl ppk on client2"
+assert_match "$out" "peer client1, link ab.dske: IKE responder, charon up" "dskectl ppk on client2"
+dskectl --socket "$(client_ctl client2)" ppk roll > /dev/null 2>&1 && fail "dskectl ppk roll on the responder"
+pass "dskectl ppk roll / dskectl ppk on both sides"
 
 r0=$(ppk_json client1 '.peers[0].rolls')
 wait_for -t 60 eval '[ "$(ppk_json client1 '\''.peers[0].rolls'\'')" -ge $((r0 + 10)) ]' ||
