@@ -217,6 +217,7 @@ int sink_ppk_new(struct keysvc *ks, struct sink_ppk **ret)
 		l->pcfg = &c->peers[i];
 		l->cfg = &c->peers[i].ppk;
 		l->initiator = l->cfg->conn_file[0] != '\0';
+		l->abandon_ms = PPK_ABANDON_MS;
 		if (l->initiator)
 			log_info("ppk: peer %s, link %s: IKE initiator (makes the PPKs, owns connection %s "
 			         "from %s), charon at %s", l->pcfg->name, l->cfg->link, l->cfg->conn,

@@ -10,7 +10,7 @@
  *     load-conn of its connection with the newest PPK_ID, initiate, terminate the old IKE SA,
  *     unload the older PPKs; on ppk_roll, on POST /v1/ppk/roll, and at start;
  *   - the responder's side takes each key made for its sink SAE, loads it, and only then
- *     releases the shares (make-before-break); it unloads a PPK once max(ppk_keep, 1) + 1 newer
+ *     releases the shares (make-before-break); it unloads a PPK once max(ppk_keep, 1) + 2 newer
  *     ones are loaded (the initiator makes a key only after rolling to the oldest ready one);
  *   - both sides check charon every ppk_check (get-shared, list-conns) and load again what an
  *     admin reload (swanctl --load-all / --load-creds) removed.

@@ -19,6 +19,7 @@ struct keysvc;
 #define PPK_CRED_MAX (sizeof(PPK_CRED_PREFIX) - 1 + PPK_ID_MAX)
 #define PPK_FPR_LEN 8                                 /* hex characters */
 #define PPK_PENDING_MAX 256
+#define PPK_ABANDON_MS 10000                          /* first wait for a release, doubling */
 
 enum ppk_state {
 	PPK_MADE,        /* initiator: made and loaded here; the responder has not released it yet */
@@ -60,6 +61,7 @@ struct ppk_link {
 	size_t nkeys, cap;
 	uint64_t next_seq;
 	bool both_warned;                 /* the peer makes keys too (logged once) */
+	uint64_t abandon_ms;              /* initiator: give up a MADE key not released after this */
 	/* responder queue (filled by the engine's callback) */
 	struct ppk_pending pending[PPK_PENDING_MAX];
 	size_t npending;

@@ -189,7 +189,7 @@ static size_t count_state(struct ppk_link *l, enum ppk_state st)
 static void responder_step(struct sink_ppk *s, struct ppk_link *l, uint64_t now, uint64_t *next)
 {
 	struct ppk_pending q[PPK_PENDING_MAX];
-	size_t nq, keepn = (l->cfg->keep ? l->cfg->keep : 1) + 1;
+	size_t nq, keepn = (l->cfg->keep ? l->cfg->keep : 1) + 2;
 
 	pthread_mutex_lock(&s->lock);
 	nq = l->npending;
@@ -229,7 +229,8 @@ static void responder_step(struct sink_ppk *s, struct ppk_link *l, uint64_t now,
 		}
 	}
 	/* the initiator makes a new PPK only after rolling to its oldest ready one: once keepn newer
-	 * PPKs are here, an older one is used by no new IKE SA */
+	 * PPKs are here, an older one is used by no new IKE SA (one more than needed: a key the
+	 * initiator gave up waiting for, which it never uses, counts here too) */
 	for (size_t i = 0; i < l->nkeys;) {
 		if (l->keys[i].seq + keepn <= l->next_seq && l->vc) {
 			size_t before = l->nkeys;
@@ -496,11 +497,17 @@ static void initiator_step(struct sink_ppk *s, struct ppk_link *l, uint64_t now,
 				ppk_set_state(s, l, k, PPK_READY);
 				log_info("ppk %s: PPK_ID %s ready: the peer's charon holds it (%llu ms)",
 				         l->pcfg->name, k->ppk_id, (unsigned long long)age);
+				l->abandon_ms = PPK_ABANDON_MS;
 				mi = -1;
-			} else if (age > s->cfg->key_ttl_s * 1000) {
-				log_warn("ppk %s: the peer never took PPK_ID %s (is its dske-clientd running with "
-				         "ppk = strongswan?); dropped", l->pcfg->name, k->ppk_id);
-				retire(s, l, (size_t)mi, "never taken by the peer");
+			} else if (age > l->abandon_ms || age > s->cfg->key_ttl_s * 1000) {
+				/* a lost release, or the peer's daemon is away: try a fresh key, waiting
+				 * twice as long each time (the peer may hold this one: it is never used) */
+				log_warn("ppk %s: the hubs do not report PPK_ID %s released after %llu s (is the "
+				         "peer's dske-clientd running with ppk = strongswan?); making another",
+				         l->pcfg->name, k->ppk_id, (unsigned long long)age / 1000);
+				l->abandon_ms = l->abandon_ms < s->cfg->key_ttl_s * 500 ? 2 * l->abandon_ms
+				                                                          : l->abandon_ms;
+				retire(s, l, (size_t)mi, "never released by the peer");
 				return;
 			} else {
 				if (r < 0 && r != -EAGAIN)
@@ -624,7 +631,7 @@ static void check(struct sink_ppk *s, struct ppk_link *l, uint64_t now)
 	}
 	/* ours from before a restart (we have no bytes for them): retire once they are unused */
 	ssize_t ci = find_state(l, PPK_CURRENT);
-	size_t keepn = (l->cfg->keep ? l->cfg->keep : 1) + 1;
+	size_t keepn = (l->cfg->keep ? l->cfg->keep : 1) + 2;
 	bool stale_unused = l->initiator ? (ci >= 0 && !l->sa_wanted) : l->next_seq >= keepn;
 	for (size_t j = 0; j < n && l->vc && stale_unused; j++) {
 		bool known = false;

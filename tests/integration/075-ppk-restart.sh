@@ -36,6 +36,8 @@ grep -qxF "$cur" <<< "$(ppk_json client1 ".peers[0].ppks[].ppk_id")" || fail "cu
 gone_a() { local id; for id in $before; do [[ $(creds a) == *"$id"* ]] && return 1; done; return 0; }
 gone_b() { local id; for id in $before; do [[ $(creds b) == *"$id"* ]] && return 1; done; return 0; }
 wait_for -t 10 gone_a || fail "charon a still holds PPKs of the earlier run: $(creds a | tr '\n' ' ')"
+# the responder cannot see which PPK an SA used: it unloads by count, so one more roll
+ppk_roll || fail "roll after the restart: $CTL_BODY"
 wait_for -t 10 gone_b || fail "charon b still holds PPKs of the earlier run: $(creds b | tr '\n' ' ')"
 grep -q "left from an earlier run" "$(v DSKE_CLIENT_client1_LOG)" || fail "client1 log"
 wait_for -t 5 ping_ok || fail "ping after the restart roll"
@@ -54,7 +56,7 @@ old_b=$before_b
 gone_old_b() { local id; for id in $old_b; do [[ $(creds b) == *"$id"* ]] && return 1; done; return 0; }
 wait_for -t 10 gone_old_b || fail "charon b still holds old PPKs: $(creds b | tr '\n' ' ')"
 n=$(creds b | wc -l)
-[ "$n" -le 4 ] || fail "charon b holds $n PPKs"
+[ "$n" -le 5 ] || fail "charon b holds $n PPKs"
 for s in a b; do
 	n=$(grep -Ec "AUTHENTICATION_FAILED|MAC mismatched" "$(charon_log "$s")")
 	assert_eq "$n" 0 "authentication failures in charon $s's log"
