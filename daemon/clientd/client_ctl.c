@@ -90,13 +90,15 @@ json_t *client_status_json(struct keysvc *ks)
 
 	struct kp_stats st = { 0 };
 	keypool_stats(ks->pool, &st);
+	/* outside ks->lock: the responder takes its own lock before ks->lock */
+	size_t pending = ks->resp ? responder_pending(ks->resp) : 0;
 	pthread_mutex_lock(&ks->lock);
 	json_t *keys = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 	                         "made", (json_int_t)ks->keys_made,
 	                         "served", (json_int_t)ks->keys_served,
 	                         "rebuilt", (json_int_t)ks->keys_rebuilt,
 	                         "held", (json_int_t)st.held,
-	                         "pending_fetch", (json_int_t)(ks->resp ? responder_pending(ks->resp) : 0),
+	                         "pending_fetch", (json_int_t)pending,
 	                         "expired", (json_int_t)st.expired,
 	                         "failed", (json_int_t)ks->keys_failed,
 	                         "rounds_failed", (json_int_t)ks->rounds_failed);
