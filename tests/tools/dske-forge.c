@@ -38,6 +38,7 @@ static char sender_sae[DSKE_NAME_MAX + 1] = "x", resp_kme[DSKE_NAME_MAX + 1] = "
             resp_sae[DSKE_NAME_MAX + 1] = "y";
 static uint8_t last_key_id[DSKE_KEY_ID_LEN], last_share[64];
 static uint64_t last_expiry;
+static uint8_t share_x = 1;
 
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
@@ -221,7 +222,7 @@ static int seal_put(bool reuse_id, uint64_t pad_off_override, struct buf *out, s
 	snprintf(m.init_sae, sizeof(m.init_sae), "%s", sender_sae);
 	snprintf(m.resp_kme, sizeof(m.resp_kme), "%s", resp_kme);
 	snprintf(m.resp_sae, sizeof(m.resp_sae), "%s", resp_sae);
-	m.n = 5, m.k = 3, m.x = 1, m.codec = 1, m.key_len = 32;
+	m.n = 5, m.k = 3, m.x = share_x, m.codec = 1, m.key_len = 32;
 	m.expiry = last_expiry;
 	memcpy(share, last_share, sizeof(share));
 	if (pad_off_override != UINT64_MAX) {
@@ -450,6 +451,7 @@ static void usage(FILE *o)
 	        "  --bundle FILE    first import this client bundle into DIR (a fresh state)\n"
 	        "  --sae ID         initiator SAE in SHARE_PUT (default x)\n"
 	        "  --resp KME:SAE   responder in SHARE_PUT (default client2:y)\n"
+	        "  --x N            the hub's index, the share's x in SHARE_PUT (default 1)\n"
 	        "Cases: status ahead=OFF bitflip badtag truncated extended version flags replay\n"
 	        "       conflict stale=OFF forged=OFF put put-lost put-again put-overlap=OFF\n"
 	        "       unknown-client wrong-receiver answer-type garbage empty oversize oversize-body\n"
@@ -462,7 +464,8 @@ int main(int argc, char **argv)
 		{ "dir", required_argument, NULL, 'd' }, { "client", required_argument, NULL, 'c' },
 		{ "hub", required_argument, NULL, 'H' }, { "url", required_argument, NULL, 'u' },
 		{ "bundle", required_argument, NULL, 'b' }, { "sae", required_argument, NULL, 's' },
-		{ "resp", required_argument, NULL, 'r' }, { "help", no_argument, NULL, 'h' },
+		{ "resp", required_argument, NULL, 'r' }, { "x", required_argument, NULL, 'x' },
+		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' }, { 0 }
 	};
 	const char *dir = NULL, *client = NULL, *hub = NULL, *bundle = NULL;
@@ -477,6 +480,7 @@ int main(int argc, char **argv)
 		case 'u': url = optarg; break;
 		case 'b': bundle = optarg; break;
 		case 's': snprintf(sender_sae, sizeof(sender_sae), "%s", optarg); break;
+		case 'x': share_x = (uint8_t)atoi(optarg); break;
 		case 'r': {
 			const char *col = strchr(optarg, ':');
 			if (!col) {
