@@ -8,10 +8,12 @@
  * each socket (the lab maps uid 0 to <client>_sae1).
  *
  *   dske-loadgen --init-sock PATH --resp-sock PATH --master SAE --slave SAE
- *                [--ops N] [--threads T] [--number K] [--size BITS]
+ *                [--ops N] [--threads T] [--number K] [--size BITS] [--seconds S]
+ *
+ * --seconds S: stop starting operations after S seconds (--ops is then only a cap).
  *
  * Prints (figures only, one "name value" per line):
- *   ops, threads, number, size_bits, errors, seconds, ops_per_s, keys_per_s,
+ *   ops, threads, number, size_bits, errors, mismatches, http_500, seconds, ops_per_s, keys_per_s,
  *   latency_us_p50, latency_us_p99, latency_us_max, latency_us_mean  (one whole operation)
  *   enc_us_p50, dec_us_p50                                            (its two halves)
  */
@@ -32,6 +34,7 @@
 struct cfg {
 	const char *init_sock, *resp_sock, *master, *slave;
 	unsigned ops, threads, number, size;
+	uint64_t deadline_ns;                 /* 0: none */
 };
 
 struct buf {
@@ -43,6 +46,7 @@ struct shared {
 	const struct cfg *cfg;
 	atomic_uint next;
 	atomic_uint errors;
+	atomic_uint mismatches, http_500;
 	uint64_t *lat_ns, *enc_ns, *dec_ns;   /* per operation */
 	pthread_mutex_t err_lock;
 	char first_error[512];
@@ -102,6 +106,8 @@ static void buf_free(struct buf *b)
 static void record_error(struct shared *sh, const char *what, long code, const struct buf *b)
 {
 	atomic_fetch_add(&sh->errors, 1);
+	if (code == 500)
+		atomic_fetch_add(&sh->http_500, 1);
 	pthread_mutex_lock(&sh->err_lock);
 	if (!sh->first_error[0])
 		snprintf(sh->first_error, sizeof(sh->first_error), "%s (HTTP %ld) %.200s", what, code,
@@ -205,7 +211,8 @@ static void *worker(void *arg)
 		record_error(sh, "out of memory", 0, NULL);
 		goto out;
 	}
-	while ((op = atomic_fetch_add(&sh->next, 1)) < cf->ops) {
+	while (!(cf->deadline_ns && now_ns() >= cf->deadline_ns) &&
+	       (op = atomic_fetch_add(&sh->next, 1)) < cf->ops) {
 		json_t *je = NULL, *jd = NULL;
 		char *body = NULL;
 		uint64_t t0 = now_ns(), t1, t2;
@@ -230,6 +237,7 @@ static void *worker(void *arg)
 		t2 = now_ns();
 		jd = json_loadb(br.p, br.len, 0, NULL);
 		if (!jd || !same_keys(je, jd, cf->number)) {
+			atomic_fetch_add(&sh->mismatches, 1);
 			record_error(sh, "the two ends' keys differ", code, NULL);
 			goto next;
 		}
@@ -276,6 +284,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: dske-loadgen --init-sock PATH --resp-sock PATH --master SAE --slave SAE\n"
 	           "                    [--ops N] [--threads T] [--number K] [--size BITS]\n"
+	           "                    [--seconds S]\n"
 	           "Key pairs through two dske-clientd ETSI unix sockets (Get key, then Get key\n"
 	           "with key IDs); prints latency percentiles and rates.\n");
 }
@@ -287,14 +296,14 @@ int main(int argc, char **argv)
 		{ "master", required_argument, NULL, 'm' }, { "slave", required_argument, NULL, 's' },
 		{ "ops", required_argument, NULL, 'o' }, { "threads", required_argument, NULL, 't' },
 		{ "number", required_argument, NULL, 'n' }, { "size", required_argument, NULL, 'z' },
-		{ "help", no_argument, NULL, 'h' }, { 0 },
+		{ "seconds", required_argument, NULL, 'S' }, { "help", no_argument, NULL, 'h' }, { 0 },
 	};
 	struct cfg cf = { .ops = 1000, .threads = 1, .number = 1, .size = 256 };
 	struct shared sh = { .cfg = &cf };
 	pthread_t *th = NULL;
 	uint64_t t0, t1, sum = 0;
 	size_t skip = 0, i;
-	unsigned ok;
+	unsigned ok, done, seconds = 0;
 	double secs;
 	int c, rc = 1;
 
@@ -308,6 +317,7 @@ int main(int argc, char **argv)
 		case 't': cf.threads = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'n': cf.number = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'z': cf.size = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'S': seconds = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -328,8 +338,12 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&sh.err_lock, NULL);
 	atomic_init(&sh.next, 0);
 	atomic_init(&sh.errors, 0);
+	atomic_init(&sh.mismatches, 0);
+	atomic_init(&sh.http_500, 0);
 
 	t0 = now_ns();
+	if (seconds)
+		cf.deadline_ns = t0 + (uint64_t)seconds * 1000000000u;
 	for (i = 0; i < cf.threads; i++)
 		if (pthread_create(&th[i], NULL, worker, &sh) != 0) {
 			fprintf(stderr, "dske-loadgen: pthread_create failed\n");
@@ -340,7 +354,8 @@ int main(int argc, char **argv)
 		pthread_join(th[i], NULL);
 	t1 = now_ns();
 
-	ok = cf.ops - atomic_load(&sh.errors);
+	done = atomic_load(&sh.next) < cf.ops ? atomic_load(&sh.next) : cf.ops;
+	ok = done - atomic_load(&sh.errors);
 	secs = (double)(t1 - t0) / 1e9;
 	qsort(sh.lat_ns, cf.ops, sizeof(uint64_t), cmp_u64);
 	qsort(sh.enc_ns, cf.ops, sizeof(uint64_t), cmp_u64);
@@ -349,8 +364,9 @@ int main(int argc, char **argv)
 		skip++;
 	for (i = skip; i < cf.ops; i++)
 		sum += sh.lat_ns[i];
-	printf("ops %u\nthreads %u\nnumber %u\nsize_bits %u\nerrors %u\n", cf.ops, cf.threads,
+	printf("ops %u\nthreads %u\nnumber %u\nsize_bits %u\nerrors %u\n", done, cf.threads,
 	       cf.number, cf.size, atomic_load(&sh.errors));
+	printf("mismatches %u\nhttp_500 %u\n", atomic_load(&sh.mismatches), atomic_load(&sh.http_500));
 	printf("seconds %.3f\nops_per_s %.1f\nkeys_per_s %.1f\n", secs, ok / secs,
 	       (double)ok * cf.number / secs);
 	printf("latency_us_p50 %" PRIu64 "\nlatency_us_p99 %" PRIu64 "\nlatency_us_max %" PRIu64 "\n",
