@@ -4,7 +4,9 @@
 #   - both sides hold the same key IDs and bytes (each names the other as <peer>);
 #   - keys invalidated on the initiator are replaced on both sides;
 #   - an expired key is replaced;
-#   - GET /v1/keys lists what was published, never bytes.
+#   - GET /v1/keys and dskectl keys list what was published, never bytes;
+#   - publish_etsi: a key pair handed out over ETSI 014 is in the ring on both sides;
+#   - a restarted initiator takes over its keys instead of making a second supply.
 if [ -z "${DSKE_IN_SESSION:-}" ]; then
 	[ "$(id -u)" = 0 ] || { echo "SKIP: the ring lives in root's user keyring (needs root)"; exit 77; }
 	keyctl show @s >/dev/null 2>&1 ||
@@ -35,6 +37,7 @@ for c in client1 client2; do
 name = $ring
 sae = ${c}_sae1
 timeout = 1h
+publish_etsi = yes
 
 [peer $p]
 keyring = yes
@@ -80,6 +83,7 @@ pass "ring and keys: owner root, permission 0x1b3f0b00 (0x1b3f0000 without a dsk
 # GET /v1/keys: the three keys with peer, ID, age and expiry, never bytes
 json=$(ctl "$(client_ctl client1)" GET /v1/keys) || fail "GET /v1/keys: $CTL_CODE $CTL_BODY"
 assert_eq "$(jq '[.keys[] | select(.peer == "client2")] | length' <<< "$json")" 3 "/v1/keys count"
+jq -e '[.keys[] | .source == "initiator"] | all' <<< "$json" >/dev/null || fail "/v1/keys sources: $json"
 assert_eq "$(jq -r '[.keys[].key_id] | sort | join(" ")' <<< "$json")" "$(echo $first)" "/v1/keys IDs"
 jq -e '[.keys[] | has("key")] | any | not' <<< "$json" >/dev/null || fail "/v1/keys shows key bytes"
 jq -e '[.keys[] | .expires_in > 3500 and .age >= 0] | all' <<< "$json" >/dev/null ||
@@ -113,3 +117,26 @@ wait_for -t 20 new_after_expiry || { logs; fail "expired key not replaced: $(sho
 n=$(ctl "$(client_ctl client1)" GET /v1/keys | jq '[.keys[] | select(.peer == "client2")] | length')
 assert_eq "$n" 3 "keys listed by the initiator after the expiry"
 pass "an expired key is replaced"
+
+# publish_etsi: an ETSI key pair (client1_sae2 -> client2_sae2) lands in the ring on both sides
+etsi_get_key client1 client1_sae2 client2_sae2 >/dev/null || fail "Get key: $ETSI_CODE $ETSI_BODY"
+eid=$(json '.keys[0].key_ID'); ekey=$(key_hex "$(json '.keys[0].key')")
+etsi_get_key_with_ids client2 client2_sae2 client1_sae2 "$eid" >/dev/null ||
+	fail "Get key with key IDs: $ETSI_CODE $ETSI_BODY"
+assert_eq "$(key_bytes client2 "$eid")" "$ekey" "ETSI key published by client1 (master)"
+assert_eq "$(key_bytes client1 "$eid")" "$ekey" "ETSI key published by client2 (slave)"
+src=$(ctl "$(client_ctl client2)" GET /v1/keys | jq -r --arg id "$eid" '.keys[] | select(.key_id == $id) | .source')
+assert_eq "$src" etsi "source of the ETSI key in client2's /v1/keys"
+pass "publish_etsi: the ETSI key pair is in the ring on both sides"
+
+# a restarted initiator takes its keys over from the ring instead of making a second supply
+before=$(ring_ids client2)
+lab_stop_client client1
+lab_start_client client1
+grep -q "from an earlier run are still in ring $ring" "$DSKE_CLIENT_client1_LOG" ||
+	fail "client1 did not take over the ring's keys: $(tail -n 5 "$DSKE_CLIENT_client1_LOG")"
+changed() { [ "$(ring_ids client2)" != "$before" ]; }
+! wait_for -t 2 changed || fail "the restarted initiator made new keys: $(show)"
+n=$(ctl "$(client_ctl client1)" GET /v1/keys | jq '[.keys[] | select(.peer == "client2")] | length')
+assert_eq "$n" 4 "keys client1 lists after the restart (3 keyring keys and the ETSI one)"
+pass "a restarted initiator takes over its keys"
