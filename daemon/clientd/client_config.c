@@ -371,7 +371,7 @@ static int validate(struct loader *l)
 						            c->peers[q].saes[r], c->peers[i].name, c->peers[q].name);
 	for (unsigned i = 0; i < c->nsaes; i++) {
 		if (!c->saes[i].cert_cn[0])
-			snprintf(c->saes[i].cert_cn, sizeof(c->saes[i].cert_cn), "%s", c->saes[i].id);
+			memcpy(c->saes[i].cert_cn, c->saes[i].id, sizeof(c->saes[i].cert_cn));   /* same size */
 		unsigned dummy;
 		int pe = client_config_peer_of_sae(c, c->saes[i].id, &dummy);
 		if (pe >= 0 && strcmp(c->peers[pe].name, c->name))
