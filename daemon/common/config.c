@@ -28,6 +28,9 @@ struct cfg_ctx {
 	size_t errlen;
 	bool failed;
 	struct cfg_seen *seen;
+	unsigned bad_section_line;     /* first unknown section header (reported at the end if no
+	                                * key in it was reported first) */
+	char bad_section[160];
 };
 
 const char *cfg_file(const struct cfg_ctx *ctx) { return ctx->path; }
@@ -61,6 +64,48 @@ int cfg_fail(struct cfg_ctx *ctx, const char *fmt, ...)
 	return -EINVAL;
 }
 
+/* Is there a table entry for section (kind, and named or not)? */
+static bool cfg_section_known(const struct cfg_ctx *ctx, const char *section)
+{
+	size_t kl = strcspn(section, " \t");
+	const char *arg = section + kl + strspn(section + kl, " \t");
+
+	if (kl == 0)
+		return false;
+	for (size_t i = 0; i < ctx->nkeys; i++) {
+		const struct cfg_key *t = &ctx->table[i];
+		if (strlen(t->section) == kl && !strncmp(t->section, section, kl) &&
+		    t->named == (*arg != '\0'))
+			return true;
+	}
+	return false;
+}
+
+/* A section header: noted here, because inih calls the handler only for keys, so an unknown
+ * section without keys would otherwise pass unnoticed (cfg_load reports it). */
+static void cfg_check_header(struct cfg_ctx *ctx, const char *line)
+{
+	char section[160];
+	const char *p = line + strspn(line, " \t"), *e;
+	size_t n;
+
+	if (*p != '[' || !(e = strchr(p, ']')))
+		return;    /* not a header, or a malformed one (inih reports it) */
+	p++;
+	p += strspn(p, " \t");
+	while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	n = (size_t)(e - p);
+	if (n >= sizeof(section))
+		n = sizeof(section) - 1;
+	memcpy(section, p, n);
+	section[n] = '\0';
+	if (!cfg_section_known(ctx, section) && !ctx->bad_section_line) {
+		ctx->bad_section_line = ctx->line;
+		memcpy(ctx->bad_section, section, n + 1);
+	}
+}
+
 static char *cfg_reader(char *str, int num, void *stream)
 {
 	struct cfg_ctx *ctx = stream;
@@ -73,6 +118,8 @@ static char *cfg_reader(char *str, int num, void *stream)
 		len = strlen(s);
 		if (len && s[len - 1] == '\n')
 			ctx->newlines++;
+		if (!ctx->failed)
+			cfg_check_header(ctx, s);
 	}
 	return s;
 }
@@ -255,6 +302,10 @@ int cfg_load(const char *path, const struct cfg_key *table, size_t nkeys, cfg_se
 		return r;
 	}
 	r = ini_parse_stream(cfg_reader, &ctx, cfg_handler, &ctx);
+	if (!ctx.failed && r == 0 && ctx.bad_section_line) {
+		ctx.line = ctx.bad_section_line;
+		cfg_fail(&ctx, "unknown section [%s]", ctx.bad_section);
+	}
 	if (ctx.failed)
 		r = -EINVAL;
 	else if (r > 0) {

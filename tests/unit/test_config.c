@@ -118,6 +118,9 @@ static void test_errors(void **state)
 	expect_error("[peer a]\nsaes = ok bad/one\n", 2, "invalid SAE ID \"bad/one\"");
 	expect_error("[hub x]\nname = a\n", 2, "unknown section [hub x]");
 	expect_error("[peer]\nindex = 1\n", 2, "unknown section [peer]");
+	/* unknown sections without keys are errors too (inih never calls the handler for them) */
+	expect_error("[hub]\nname = hub1\n\n[nope]\n", 4, "unknown section [nope]");
+	expect_error("[hub]\nname = hub1\n[ nope x ]\n; comment\n", 3, "unknown section [nope x]");
 	expect_error("[hub]\nname = a\nthis is not ini\n", 3, "syntax error");
 	expect_error("name = a\n", 1, "outside of a known section");
 }
