@@ -183,6 +183,11 @@ index = 3"
 K "client: unknown section"       dske-clientd 'unknown section' "$cc
 [hubs hub2]
 index = 2"
+K "client: unknown section, no keys" dske-clientd 'unknown section' "$cc
+[hubs hub2]"
+K "hub: unknown section, no keys"   dske-hubd    'unknown section' "[hub]
+name = hub1
+[nonsense]"
 K "client: k = 1"                 dske-clientd 'k'             "[client]
 name = client1
 k = 1"
