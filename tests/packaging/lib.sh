@@ -1,6 +1,6 @@
 # tests/packaging/lib.sh: helpers for the scenarios that run inside the throwaway root (chroot).
 # /root/t holds: new/ and old/ (the .deb files), expect (tests/packaging/expect), version.
-T=/root/t
+T=${T:-/root/t}
 VERSION=$(cat $T/version)
 FAILS=0
 PIDS=()
