@@ -401,8 +401,8 @@ int psrd_stream_alloc(struct psrd_stream *s, uint64_t len, uint64_t *ret_off)
 			break;
 		if (s->st.reserved < need) {
 			/* reserved < need <= limit <= end: one step up, capped at end, still covers need */
-			uint64_t to = s->st.end - s->st.reserved < PSRD_RESERVE_STEP ?
-			              s->st.end : s->st.reserved + PSRD_RESERVE_STEP;
+			uint64_t step = psrd_reserve_step(s->st.end);
+			uint64_t to = s->st.end - s->st.reserved < step ? s->st.end : s->st.reserved + step;
 			s->st.reserved = to > need ? to : need;
 			s->gen_changed++;
 		}

@@ -8,7 +8,7 @@
  * handed out; tests read it to prove no offset is used twice).
  *
  * Sender (PSRD_SENDER, only we allocate): allocation is a counter bump; before handing out any
- * offset < X, "reserved up to X" is durable (bumped in steps of PSRD_RESERVE_STEP, so one
+ * offset < X, "reserved up to X" is durable (bumped in steps of psrd_reserve_step(end), so one
  * fdatasync covers many allocations). After a crash the stream restarts from the reserved mark:
  * a pad is never handed out twice. Allocation stops at min(imported end, peer-confirmed end).
  *
@@ -26,7 +26,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PSRD_RESERVE_STEP (1u << 20)
+#define PSRD_RESERVE_STEP (1u << 20)        /* the largest reservation step */
+#define PSRD_RESERVE_STEP_MIN (4u << 10)
+
+/* The reservation step for a stream of end bytes: end/64 between 4 KiB and 1 MiB, so a restart
+ * (which resumes at the reservation mark) skips at most 1/64 of a stream and a small bundle
+ * survives many restarts, while a large one needs one fdatasync per MiB. */
+static inline uint64_t psrd_reserve_step(uint64_t end)
+{
+	uint64_t step = end / 64;
+	return step < PSRD_RESERVE_STEP_MIN ? PSRD_RESERVE_STEP_MIN :
+	       step > PSRD_RESERVE_STEP ? PSRD_RESERVE_STEP : step;
+}
 #define PSRD_MAX_USED_RANGES 4096   /* receiver: used ranges above the mark, else -ENOSPC */
 
 enum psrd_role { PSRD_SENDER, PSRD_RECEIVER };

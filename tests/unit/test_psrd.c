@@ -238,7 +238,7 @@ static void test_alloc_no_overlap(void **state)
 	psrd_stream_info(s, &in);
 	assert_int_equal(in.next, prev_end);
 	assert_true(in.reserved >= in.next);
-	assert_true(in.reserved - in.next <= PSRD_RESERVE_STEP);
+	assert_true(in.reserved - in.next <= psrd_reserve_step(in.end));
 	assert_int_equal(in.remaining, end - prev_end);
 	/* exhaust: -ENOSPC changes nothing */
 	assert_int_equal(psrd_stream_alloc(s, in.remaining + 1, &off), -ENOSPC);
@@ -265,6 +265,16 @@ static void test_alloc_no_overlap(void **state)
 	assert_int_equal(at, end);
 }
 
+static void test_reserve_step_scales(void **state)
+{
+	assert_int_equal(psrd_reserve_step(0), PSRD_RESERVE_STEP_MIN);
+	assert_int_equal(psrd_reserve_step(64u << 10), PSRD_RESERVE_STEP_MIN);
+	assert_int_equal(psrd_reserve_step(1u << 20), 16u << 10);
+	assert_int_equal(psrd_reserve_step(4u << 20), 64u << 10);
+	assert_int_equal(psrd_reserve_step(64u << 20), PSRD_RESERVE_STEP);
+	assert_int_equal(psrd_reserve_step(1ull << 34), PSRD_RESERVE_STEP);
+}
+
 static void test_restart_and_advance(void **state)
 {
 	struct psrd_stream *s = open_ok("adv", PSRD_SENDER, false);
@@ -275,13 +285,14 @@ static void test_restart_and_advance(void **state)
 	assert_int_equal(psrd_stream_alloc(s, 10, &off), 0);
 	assert_int_equal(off, 0);
 	psrd_stream_info(s, &in);
-	assert_int_equal(in.reserved, PSRD_RESERVE_STEP);
+	assert_int_equal(in.reserved, psrd_reserve_step(8u << 20));     /* 8 MiB / 64 = 128 KiB */
+	assert_int_equal(in.reserved, 128u << 10);
 	psrd_stream_close(s);
 
 	/* restart from the reservation mark */
 	s = open_ok("adv", PSRD_SENDER, false);
 	assert_int_equal(psrd_stream_alloc(s, 10, &off), 0);
-	assert_int_equal(off, PSRD_RESERVE_STEP);
+	assert_int_equal(off, 128u << 10);
 	/* rollback defence: a peer's accepted mark far ahead */
 	assert_int_equal(psrd_stream_advance(s, 2500000), 0);
 	assert_int_equal(psrd_stream_advance(s, 5), 0);       /* never backwards */
@@ -290,7 +301,7 @@ static void test_restart_and_advance(void **state)
 	psrd_stream_close(s);
 	s = open_ok("adv", PSRD_SENDER, false);
 	assert_int_equal(psrd_stream_alloc(s, 10, &off), 0);
-	assert_int_equal(off, 2500000 + PSRD_RESERVE_STEP);
+	assert_int_equal(off, 2500000 + (128u << 10));
 	/* advancing past the end exhausts the stream, durably */
 	assert_int_equal(psrd_stream_advance(s, 9u << 20), 0);
 	assert_int_equal(psrd_stream_alloc(s, 1, &off), -ENOSPC);
@@ -311,7 +322,10 @@ static void test_restart_and_advance(void **state)
 	assert_int_equal(in.peer_end, (9u << 20) + 100);
 	assert_int_equal(psrd_stream_alloc(s, 1, &off), -ENOSPC);
 	psrd_stream_set_peer_end(s, 10u << 20);
-	/* the reservation took the rest: this process restarted at 10 MiB */
+	/* this process restarted at the reservation mark: 9 MiB + one step of a 10 MiB stream */
+	assert_int_equal(psrd_stream_alloc(s, 1, &off), 0);
+	assert_int_equal(off, (9u << 20) + psrd_reserve_step(10u << 20));
+	assert_int_equal(psrd_stream_advance(s, 10u << 20), 0);    /* the rest used up */
 	assert_int_equal(psrd_stream_alloc(s, 1, &off), -ENOSPC);
 	import_bytes(s, 1u << 20);
 	assert_int_equal(psrd_stream_alloc(s, 1, &off), -ENOSPC);   /* not confirmed yet */
@@ -722,6 +736,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_import_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_state_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alloc_no_overlap, setup, teardown),
+		cmocka_unit_test(test_reserve_step_scales),
 		cmocka_unit_test_setup_teardown(test_restart_and_advance, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigkill_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receiver_rules, setup, teardown),
