@@ -469,7 +469,7 @@ int hub_registry_import_file(struct hub_registry *r, const char *path,
 	int e = bundle_read_file(path, &buf, &len);
 
 	if (e < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(-e));
+		snprintf(err, errlen, "cannot read: %s", strerror(-e));
 		return e;
 	}
 	e = hub_registry_import(r, buf, len, res, err, errlen);

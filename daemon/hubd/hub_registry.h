@@ -65,5 +65,6 @@ uint8_t hub_client_index(struct hub_client *c);
  * error. 0 or -errno with err set ("bundle is for hub X, this is hub Y", ...). */
 int hub_registry_import(struct hub_registry *r, const uint8_t *buf, size_t len,
                         struct hub_import_result *res, char *err, size_t errlen);
+/* The same for a file; err does not repeat the path. */
 int hub_registry_import_file(struct hub_registry *r, const char *path,
                              struct hub_import_result *res, char *err, size_t errlen);
