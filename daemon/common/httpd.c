@@ -39,7 +39,13 @@ struct httpd_conn {
 	uint8_t *buf;
 	size_t len, cap;
 	bool declared;   /* Content-Length seen and allowed */
+	bool draining;   /* declared too large: read and discard it, then answer 413 */
 };
+
+/* A declared body above the cap but at most this many times the cap is read and discarded
+ * before the 413: answering at once and closing with the body unread resets the connection,
+ * and a client still sending may lose the answer. Larger ones are answered at once. */
+#define HTTPD_DRAIN_FACTOR 8
 
 int httpd_parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *ret_port)
 {
@@ -292,6 +298,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			unsigned long long n;
 			errno = 0;
 			n = strtoull(cl, &end, 10);
+			if (!errno && !*end && n > h->max_body && n / HTTPD_DRAIN_FACTOR <= h->max_body) {
+				hc->draining = true;
+				return MHD_YES;
+			}
 			if (errno || *end || n > h->max_body)
 				return h->reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
 			if (n) {
@@ -303,6 +313,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			hc->declared = true;
 		}
 		return MHD_YES;
+	}
+	if (hc->draining) {
+		if (*upload_data_size) {
+			*upload_data_size = 0;     /* never stored */
+			return MHD_YES;
+		}
+		return h->reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
 	}
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;

@@ -8,8 +8,10 @@
  * makes the server ask for client certificates; httpd_peer_cert_cn() verifies them).
  * MHD's own error messages go to log_debug().
  *
- * The handler sees whole requests: the body is collected here with a cap (413 when the
- * Content-Length is above it, before reading; 413 when the body grows past it). A request
+ * The handler sees whole requests: the body is collected here with a cap. A Content-Length
+ * above it gets 413 and the body is never stored (up to 8 times the cap it is read and
+ * discarded first, so that the client, still sending, sees the answer; above that the answer
+ * comes at once); an undeclared (chunked) body growing past it drops the connection. A request
  * that needs no body gets body_len 0. The handler must queue exactly one response (the
  * httpd_reply_* helpers do that) and return its MHD result.
  */

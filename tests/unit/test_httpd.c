@@ -91,6 +91,22 @@ static void test_tcp_port0_and_cap(void **state)
 	assert_int_equal(do_req(NULL, url, big, 100, &b), 200);
 	assert_int_equal(do_req(NULL, url, big, 101, &b), 413);
 	httpd_stop(h);
+
+	/* a body 8 times the cap, sent in full without waiting (no Expect: 100-continue): read,
+	 * discarded, and the 413 reaches the client every time */
+	{
+		struct httpd_opts o2 = { .tcp = "127.0.0.1:0", .max_body = 64 * 1024, .handler = echo };
+		char *huge = calloc(1, 512 * 1024);
+		assert_int_equal(httpd_start(&o2, &h), 0);
+		snprintf(url, sizeof(url), "http://127.0.0.1:%u/x", httpd_port(h));
+		for (int i = 0; i < 5; i++) {
+			assert_int_equal(do_req(NULL, url, huge, 512 * 1024, &b), 413);
+			assert_null(strstr(b.data, "POST"));          /* the handler never ran */
+		}
+		assert_int_equal(do_req(NULL, url, huge, 64 * 1024, &b), 200);
+		httpd_stop(h);
+		free(huge);
+	}
 }
 
 /* replies "URL|TARGET": the decoded path and the target as sent */
