@@ -32,7 +32,16 @@ snapshot() {
 		hub_status "$h" | jq -c '{shares: .shares.stored, psrd: [.clients[] | .psrd | {tx_remaining, rx_remaining, rx_accepted}]}'
 	done
 }
+# wait until the lab is idle: every client's pollers have sent their first long poll (each
+# costs one MAC key) and nothing moves between two snapshots half a second apart
 before=$(snapshot) || fail "status before"
+for _ in $(seq 1 40); do
+	sleep 0.5
+	again=$(snapshot) || fail "status before"
+	[ "$again" = "$before" ] && break
+	before=$again
+done
+[ "$again" = "$before" ] || fail "the lab never became idle"
 
 # ---- ETSI 014 (unix socket of client1, caller client1_sae1, peer SAE client2_sae1)
 E() {   # NAME CODE REGEX METHOD PATH [BODY]
