@@ -74,6 +74,10 @@ for n in $DSKE_HUBS $DSKE_CLIENTS; do
 	[ -e "/proc/$pid" ] || fail "$n (pid $pid) is gone"
 	e=$(rss "$pid")
 	note "$n: RssAnon $b kB after warm-up, $e kB at the end"
-	[ "$e" -le $((b + b / 10)) ] || fail "$n: RssAnon grew from $b to $e kB (more than 10 %)"
+	# 10 %, but at least 1 MiB: a hub's RssAnon is ~3.8 MB, so 10 % (380 kB) is below what its
+	# bounded caches (replay answers, max_shares tombstones) settle at during the run; growth per
+	# key over these ~10,000 pairs would still exceed 1 MiB many times over
+	slack=$((b / 10)); [ "$slack" -ge 1024 ] || slack=1024
+	[ "$e" -le $((b + slack)) ] || fail "$n: RssAnon grew from $b to $e kB (more than max(10 %, 1 MiB))"
 done
-pass "RssAnon of every daemon within 10 % of its value after the warm-up"
+pass "RssAnon of every daemon within max(10 %, 1 MiB) of its value after the warm-up"
