@@ -15,19 +15,7 @@
 #include "clientd/sink_keyring.h"
 #include "clientd/sink_keyring_int.h"
 
-static char path[64];
-
-static int load(const char *text, struct client_config *c, char *err)
-{
-	snprintf(path, sizeof(path), "/tmp/test_sink_keyring.XXXXXX");
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	int r = client_config_load(path, c, err);
-	unlink(path);
-	return r;
-}
+#include "client_conf_helper.c"
 
 #define BASE(name) \
 	"[client]\nname = " name "\n" \
@@ -109,22 +97,6 @@ static void test_defaults_and_auto(void **state)
 	assert_int_equal(load(BASE("client2") "[peer client1]\nsaes = client1_sae\n"
 	                      "keyring_initiator = yes\n", c, err), 0);
 	assert_true(sink_keyring_initiates(c, 0));
-	free(c);
-}
-
-/* err must be "<path>[:<line>]: ..." containing want */
-static void expect_error(const char *text, unsigned line, const char *want)
-{
-	struct client_config *c = calloc(1, sizeof(*c));
-	char err[CC_ERR_MAX], prefix[96];
-
-	assert_int_equal(load(text, c, err), -EINVAL);
-	if (line)
-		snprintf(prefix, sizeof(prefix), "%s:%u: ", path, line);
-	else
-		snprintf(prefix, sizeof(prefix), "%s: ", path);
-	if (strncmp(err, prefix, strlen(prefix)) || !strstr(err, want))
-		fail_msg("error \"%s\": want prefix \"%s\" and \"%s\"", err, prefix, want);
 	free(c);
 }
 
